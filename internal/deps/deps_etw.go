@@ -1,0 +1,5 @@
+//go:build windows && cgo
+
+package deps
+
+import _ "github.com/Velocidex/etw"
