@@ -1,0 +1,87 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites the file with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file:\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+	}
+}
+
+func sampleTable() *Table {
+	t := &Table{Title: "Providers", Columns: []string{"provider", "events", "note"}}
+	t.Add("Microsoft-Windows-WebIO", "3", "EnabledProtocols 0xA0 | TLS1.0")
+	t.Add("<script>", "1", "a \"quoted\", comma\nnewline & more")
+	t.Add("short row")
+	return t
+}
+
+func TestTableRenderGolden(t *testing.T) {
+	for _, f := range Formats {
+		t.Run(string(f), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := sampleTable().Render(&buf, f); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "table."+string(f), buf.Bytes())
+		})
+	}
+}
+
+func TestTableEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	tb := &Table{Columns: []string{"a"}}
+	if err := tb.Render(&buf, FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != "[]\n" {
+		t.Errorf("empty JSON table = %q, want %q", got, "[]\n")
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Format
+		wantErr bool
+	}{
+		{"table", FormatTable, false},
+		{"JSON", FormatJSON, false},
+		{"md", FormatMarkdown, false},
+		{"", FormatTable, false},
+		{"xml", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseFormat(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseFormat(%q) = %q, %v; want %q, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestMarkdownEscape(t *testing.T) {
+	if got, want := MarkdownEscape("a|b\\c\n<d>&"), `a\|b\\c<br>&lt;d&gt;&amp;`; got != want {
+		t.Errorf("MarkdownEscape = %q, want %q", got, want)
+	}
+}
