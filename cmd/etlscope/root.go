@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by all commands.
+const (
+	exitOK         = 0
+	exitUsage      = 1
+	exitBadInput   = 2
+	exitTLSProblem = 3
+)
+
+// streams are the IO streams a command runs with; tests pass buffers.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// exitError carries a specific exit code out of a command's run function.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// badInput marks err as "input file unreadable or corrupt" (exit 2).
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+// usageError marks err as a usage error (exit 1).
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// newRootCmd builds the command tree. Each command lives in its own file and
+// has an options struct plus a run function that takes the IO streams.
+func newRootCmd(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "etlscope",
+		Short: "Read Windows .etl traces and diagnose TLS failures, on any OS",
+		Long: `etlscope reads Windows ETW trace files (.etl), such as the NetTrace.etl written by
+"netsh trace start scenario=InternetClient", on Windows, Linux or macOS. It shows
+which TLS versions WinHTTP/WinINet enabled (WebIO EnabledProtocols), what was offered
+and negotiated on the wire, why a handshake failed, and how to fix it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.AddCommand(commands(s)...)
+	return root
+}
+
+// commandConstructors is the list of subcommand builders, in help order.
+// Each command file adds itself here (keep one line per command).
+var commandConstructors = []func(*streams) *cobra.Command{}
+
+func commands(s *streams) []*cobra.Command {
+	out := make([]*cobra.Command, 0, len(commandConstructors))
+	for _, c := range commandConstructors {
+		out = append(out, c(s))
+	}
+	return out
+}
+
+// run executes the CLI with args and returns the process exit code.
+func run(args []string, s *streams) int {
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(s.Err, "etlscope:", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown command or flag, wrong number of
+	// arguments) is a usage error.
+	fmt.Fprintln(s.Err, "etlscope:", err)
+	return exitUsage
+}
