@@ -149,11 +149,11 @@ func TestRoundTrip(t *testing.T) {
 
 func TestNotETL(t *testing.T) {
 	tests := map[string][]byte{
-		"empty":    nil,
-		"short":    []byte("hello"),
-		"text":     bytes.Repeat([]byte("this is not an etl file\n"), 100),
-		"zero":     make([]byte, 8192),
-		"ff":       bytes.Repeat([]byte{0xFF}, 8192),
+		"empty": nil,
+		"short": []byte("hello"),
+		"text":  bytes.Repeat([]byte("this is not an etl file\n"), 100),
+		"zero":  make([]byte, 8192),
+		"ff":    bytes.Repeat([]byte{0xFF}, 8192),
 		"header only": func() []byte {
 			b := writeFixture(t, etltest.Options{}, 1)
 			return b[:etl.BufferHeaderSize]
