@@ -214,7 +214,14 @@ const resyncChunk = 256 << 10
 // resync returns the offset of the next plausible buffer header at or after
 // off, or the file size when there is none. It scans in bounded chunks.
 func (f *File) resync(off int64) int64 {
-	buf := make([]byte, resyncChunk+BufferHeaderSize+8)
+	n := f.size - off
+	if n > resyncChunk+BufferHeaderSize+8 {
+		n = resyncChunk + BufferHeaderSize + 8
+	}
+	if n < BufferHeaderSize {
+		return f.size
+	}
+	buf := make([]byte, n)
 	for off < f.size {
 		n, err := f.r.ReadAt(buf, off)
 		if n < BufferHeaderSize {
