@@ -1,0 +1,116 @@
+package packet
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// PcapWriter writes frames as pcapng, etl2pcapng style: one interface per
+// (source, adapter, link type), nanosecond timestamps, the direction in the
+// packet flags and a comment with the process id of the capturing event.
+type PcapWriter struct {
+	w       io.Writer
+	ng      *pcapgo.NgWriter
+	ifaces  map[ifaceKey]int
+	app     string
+	packets int
+}
+
+type ifaceKey struct {
+	source Source
+	index  uint32
+	link   layers.LinkType
+}
+
+// NewPcapWriter returns a writer to w. app names the writing program in the
+// section header. Call Flush at the end.
+func NewPcapWriter(w io.Writer, app string) *PcapWriter {
+	return &PcapWriter{w: w, ifaces: map[ifaceKey]int{}, app: app}
+}
+
+// Packets returns the number of packets written.
+func (p *PcapWriter) Packets() int { return p.packets }
+
+func (p *PcapWriter) iface(f *Frame) (int, error) {
+	k := ifaceKey{f.Source, f.Interface, f.LinkType}
+	if id, ok := p.ifaces[k]; ok {
+		return id, nil
+	}
+	intf := pcapgo.NgInterface{
+		Name:                fmt.Sprintf("%s:%d", f.Source, f.Interface),
+		Description:         describeInterface(f),
+		LinkType:            f.LinkType,
+		TimestampResolution: 9,
+		SnapLength:          0,
+	}
+	var id int
+	var err error
+	if p.ng == nil {
+		opts := pcapgo.DefaultNgWriterOptions
+		opts.SectionInfo.Application = p.app
+		opts.SectionInfo.OS = ""
+		p.ng, err = pcapgo.NewNgWriterInterface(p.w, intf, opts)
+		id = 0
+	} else {
+		id, err = p.ng.AddInterface(intf)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pcapng: add interface: %w", err)
+	}
+	p.ifaces[k] = id
+	return id, nil
+}
+
+func describeInterface(f *Frame) string {
+	switch f.Source {
+	case SourceNDIS:
+		return "NDIS LowerIfIndex " + strconv.FormatUint(uint64(f.Interface), 10) + ", MiniportIfIndex " + strconv.FormatUint(uint64(f.Miniport), 10)
+	case SourcePktMon:
+		return "PktMon component " + strconv.FormatUint(uint64(f.Interface), 10)
+	}
+	return ""
+}
+
+// Write appends one frame.
+func (p *PcapWriter) Write(f *Frame) error {
+	id, err := p.iface(f)
+	if err != nil {
+		return err
+	}
+	ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: f.OrigLen, InterfaceIndex: id}
+	if ci.Length < ci.CaptureLength {
+		ci.Length = ci.CaptureLength
+	}
+	flags := &pcapgo.NgEpbFlags{}
+	switch f.Direction {
+	case DirSent:
+		flags.Direction = pcapgo.NgEpbFlagDirectionOutbound
+	case DirReceived:
+		flags.Direction = pcapgo.NgEpbFlagDirectionInbound
+	}
+	opts := pcapgo.NgPacketOptions{
+		Flags:    flags,
+		Comments: []string{"PID=" + strconv.FormatUint(uint64(f.PID), 10)},
+	}
+	if err := p.ng.WritePacketWithOptions(ci, f.Data, opts); err != nil {
+		return fmt.Errorf("pcapng: write packet: %w", err)
+	}
+	p.packets++
+	return nil
+}
+
+// Flush writes buffered data. A file without frames still gets a section
+// header and one Ethernet interface, so it is a valid pcapng file.
+func (p *PcapWriter) Flush() error {
+	if p.ng == nil {
+		if _, err := p.iface(&Frame{Source: SourceNDIS, LinkType: layers.LinkTypeEthernet}); err != nil {
+			return err
+		}
+	}
+	return p.ng.Flush()
+}
