@@ -1,0 +1,226 @@
+package decode_test
+
+import (
+	"bytes"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/internal/etltest"
+	"github.com/etlscope/etlscope/internal/nettrace"
+	"github.com/etlscope/etlscope/internal/sharedtest"
+)
+
+// decodeAll writes the builder's trace, reads it back and decodes every
+// event (copies, so they can be inspected after the loop).
+func decodeAll(t *testing.T, b *nettrace.Builder) []decoded {
+	t.Helper()
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decode.New()
+	var out []decoded
+	for ev, err := range f.Events(etl.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Observe(ev)
+		x := d.Decode(ev)
+		if ev.Provider == etl.EventTraceGUID {
+			continue
+		}
+		props := map[string]string{}
+		for _, p := range x.Properties {
+			props[p.Name] = p.Value.String()
+		}
+		out = append(out, decoded{provider: x.ProviderName, id: ev.ID, name: x.EventName, desc: x.Description, warn: x.Warning, props: props})
+	}
+	return out
+}
+
+type decoded struct {
+	provider string
+	id       uint16
+	name     string
+	desc     string
+	warn     string
+	props    map[string]string
+}
+
+var (
+	proc   = nettrace.Proc{PID: 4321, TID: 99}
+	local  = netip.MustParseAddrPort("10.0.0.5:50123")
+	remote = netip.MustParseAddrPort("52.97.1.2:443")
+)
+
+func TestBuiltinSchemas(t *testing.T) {
+	for _, build := range []uint32{9200, 22000} {
+		b := nettrace.New(etltest.Options{Build: build})
+		var caller *nettrace.SchannelCaller
+		if build >= 22000 {
+			caller = &nettrace.SchannelCaller{PID: 4321, Image: `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`}
+		}
+		b.WebIOACHStart(proc, nettrace.ACH{Connection: 0x1000, EnabledProtocols: 0xA0, Version: 0})
+		b.WebIOACHStop(proc, nettrace.ACH{Connection: 0x1000, EnabledProtocols: 0xA80, Version: 1, CipherConfig: 7, CredHigh: 1, CredLow: 2})
+		b.WebIOACHStop(proc, nettrace.ACH{Connection: 0x1000, EnabledProtocols: 0x800, Version: 1, Result: 0x8009030E})
+		b.WebIOISCStop(proc, nettrace.ISC{Connection: 0x1000, HostName: "outlook.office365.com", Result: 0x80090326})
+		b.WebIOCertValidation(proc, nettrace.CertValidation{Connection: 0x1000, Errors: 0x10, Error: 0x800B010F, Reason: 5}, true)
+		b.SchannelAlertReceived(proc, caller, 70)
+		b.SchannelAlertSent(proc, caller, 40, 1203, "outlook.office365.com")
+		b.SchannelCredentialError(proc, caller, "client", 10013)
+		b.TCPConnect(proc, local, remote, 0, 0xfeed, false)
+		b.WinHttpAPI(proc, 0x55, "WinHttpSendRequest", 11, 12175)
+		b.WinHttpVersionMismatch(proc, "outlook.office365.com", `C:\x.dll`, "x.dll", `C:\p.exe`, "p.exe")
+		b.DNSQueryDone(proc, "outlook.office365.com", 1, 0, "52.97.1.2;")
+		b.NDISFrame(make([]byte, 60), true, 7, build >= 17763)
+		got := decodeAll(t, b)
+		want := []struct {
+			id    uint16
+			props map[string]string
+			desc  string
+		}{
+			{728, map[string]string{"EnabledProtocols": "0xa0 (SSL3.0|TLS1.0 (client))", "Connection": "0x1000"}, "0x1000: SSL AcquireCredentialsHandle - (EnabledProtocols 0xa0 (SSL3.0|TLS1.0 (client)))"},
+			{729, map[string]string{"EnabledProtocols": "0xa80 (TLS1.0|TLS1.1|TLS1.2 (client))", "CipherConfig": "7", "CredHandleLow": "2"}, "returned - (0x0 (SEC_E_OK)) Credential Handle(1:2)"},
+			{730, map[string]string{"Result": "0x8009030e (SEC_E_NO_CREDENTIALS)"}, "failed - (0x8009030e (SEC_E_NO_CREDENTIALS))"},
+			{703, map[string]string{"HostName": "outlook.office365.com", "Result": "0x80090326 (SEC_E_ILLEGAL_MESSAGE)"}, "(Hostname outlook.office365.com)"},
+			{713, map[string]string{"Reason": "5 (Cert Validation Failure)", "ServerCertErrors": "0x10 (CERT_CN_INVALID)"}, "SSL Cert Validation Failure - 5 (Cert Validation Failure)"},
+			{36887, map[string]string{"AlertDesc": "70 (protocol_version)"}, "fatal alert code is 70 (protocol_version)"},
+			{36888, map[string]string{"AlertDesc": "40 (handshake_failure)", "TargetName": "outlook.office365.com"}, "Target name: outlook.office365.com"},
+			{36871, map[string]string{"Type": "client", "ErrorState": "10013"}, "creating a TLS client credential. The internal error state is 10013."},
+			{1033, map[string]string{"RemoteAddress": "52.97.1.2:443", "LocalAddress": "10.0.0.5:50123", "ProcessId": "4321"}, "52.97.1.2:443"},
+			{11, map[string]string{"Api": "WinHttpSendRequest", "Result": "0x2f8f (ERROR_WINHTTP_SECURE_FAILURE)"}, "WinHttpSendRequest(85) API failed"},
+			{1053, map[string]string{"Host": "outlook.office365.com", "ProcessName": "p.exe"}, "version mismatch"},
+			{3008, map[string]string{"QueryResults": "52.97.1.2;"}, "outlook.office365.com"},
+			{1001, map[string]string{"FragmentSize": "60", "LowerIfIndex": "7"}, "60 bytes"},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("build %d: %d events, want %d", build, len(got), len(want))
+		}
+		for i, w := range want {
+			g := got[i]
+			if g.id != w.id || g.warn != "" {
+				t.Errorf("build %d event %d: id %d warning %q", build, i, g.id, g.warn)
+			}
+			for k, v := range w.props {
+				if g.props[k] != v {
+					t.Errorf("build %d %d: %s = %q, want %q", build, w.id, k, g.props[k], v)
+				}
+			}
+			if !strings.Contains(g.desc, w.desc) {
+				t.Errorf("build %d %d: description %q does not contain %q", build, w.id, g.desc, w.desc)
+			}
+			if w.id >= 36871 && w.id <= 36888 && build >= 22000 && g.props["CallerProcessId"] != "4321" {
+				t.Errorf("build %d %d: caller prefix not decoded: %v", build, w.id, g.props)
+			}
+		}
+	}
+}
+
+func TestUnknownAndTruncated(t *testing.T) {
+	d := decode.New()
+	ev := &etl.Event{Kind: etl.KindEventHeader, Provider: etl.MustParseGUID("11111111-2222-3333-4444-555555555555"), ID: 5, PointerSize: 8, UserData: []byte{1, 2, 3}}
+	x := d.Decode(ev)
+	if x.Warning != "" || x.PropString("UserData") != "010203" {
+		t.Errorf("unknown provider: %+v", x)
+	}
+	// A WebIO 728 cut short: raw hex and a warning, never a panic.
+	full := etltest.NewPayload(8).Ptr(1).U32(0xA80).Ptr(0).U16(0).U32(0).U64(1).U64(2).U32(0).Bytes()
+	for n := 0; n < len(full); n++ {
+		ev := &etl.Event{Kind: etl.KindEventHeader, Provider: decode.WebIO, ID: 728, Version: 1, PointerSize: 8, UserData: full[:n]}
+		x := d.Decode(ev)
+		if n < 8+4 && x.Warning == "" {
+			t.Errorf("%d bytes: no warning", n)
+		}
+	}
+}
+
+func TestProtocolNames(t *testing.T) {
+	tests := map[uint32]string{
+		0x800:      "TLS1.2 (client)",
+		0xA80:      "TLS1.0|TLS1.1|TLS1.2 (client)",
+		0xA0:       "SSL3.0|TLS1.0 (client)",
+		0x2800:     "TLS1.2|TLS1.3 (client)",
+		0xC00:      "TLS1.2 server|TLS1.2",
+		0:          "none (system default)",
+		0x10000800: "TLS1.2|0x10000000",
+	}
+	for in, want := range tests {
+		if got := decode.ProtocolNames(in); got != want {
+			t.Errorf("%#x: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRealTraceLogging decodes the TraceLogging samples and compares field
+// names and values with what the files contain.
+func TestRealTraceLogging(t *testing.T) {
+	dir := sharedtest.ETLDir(t)
+	tests := []struct {
+		file   string
+		first  string // description of the first TraceLogging event
+		events int
+	}{
+		{"tracelogging-primitive-types-win10-19043.etl", "PrimitiveTypesTest: string_type=Mercury, boolean_type=0, char_type=77, int16_type=-51, int32_type=-102, uint16_type=51, uint32_type=102", 5},
+		{"amsi-tracelogging-win10-18362.etl", `AmsiScript: Engine=VBScript, Script=IWshShell3.Run("powershell.exe -nop -w 1 -enc RwBlAHQALQBBAGwAaQBhAHMA", "0", "true");`, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := etl.Open(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			d := decode.New()
+			n := 0
+			for ev, err := range f.Events(etl.ReadOptions{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.Observe(ev)
+				x := d.Decode(ev)
+				if _, ok := ev.Ext(etl.ExtEventSchemaTL); !ok {
+					continue
+				}
+				if x.Warning != "" || x.EventName == "" || len(x.Properties) == 0 || x.ProviderName == "" {
+					t.Fatalf("event %d: %+v", n, x)
+				}
+				if n == 0 && !strings.HasPrefix(x.Description, tt.first) {
+					t.Errorf("first event:\n got %q\nwant %q…", x.Description, tt.first)
+				}
+				n++
+			}
+			if n != tt.events {
+				t.Errorf("%d TraceLogging events, want %d", n, tt.events)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(uint16(728), uint8(1), true, etltest.NewPayload(8).Ptr(1).U32(0xA80).Ptr(0).U16(0).U32(0).U64(1).U64(2).U32(0).Bytes())
+	f.Add(uint16(36888), uint8(0), false, []byte{70, 0, 0, 0, 1, 0, 0, 0, 'a', 0, 0, 0})
+	f.Add(uint16(1033), uint8(0), true, []byte{16, 0, 0, 0, 2, 0, 1, 187, 10, 0, 0, 5})
+	ids := []etl.GUID{decode.WebIO, decode.Schannel, decode.TCPIP, decode.WinHttp, decode.NDISCapture, decode.DNSClient, decode.PktMon}
+	f.Fuzz(func(t *testing.T, id uint16, version uint8, ptr8 bool, data []byte) {
+		d := decode.New()
+		ps := 4
+		if ptr8 {
+			ps = 8
+		}
+		for _, g := range ids {
+			ev := &etl.Event{Kind: etl.KindEventHeader, Provider: g, ID: id, Version: version, PointerSize: ps, UserData: data}
+			_ = d.Decode(ev).Description
+			// The same bytes as TraceLogging metadata.
+			ev.Extended = []etl.ExtendedItem{{Type: etl.ExtEventSchemaTL, Data: data}}
+			_ = d.Decode(ev).Description
+		}
+	})
+}

@@ -1,0 +1,317 @@
+package decode
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/etlscope/etlscope/etl"
+)
+
+// Property is one named value of an event.
+type Property struct {
+	Name  string
+	Value Value
+}
+
+// Decoded is an event with its properties and description.
+type Decoded struct {
+	Event                                         *etl.Event
+	ProviderName, EventName, TaskName, OpcodeName string
+	Description                                   string
+	Properties                                    []Property
+	Warning                                       string
+	believed                                      bool
+}
+
+// Believed reports whether the schema used contains facts that are believed
+// rather than verified (providers.md [B]); verdicts resting on them must say
+// so.
+func (d *Decoded) Believed() bool { return d.believed }
+
+// Prop returns the property called name (case-insensitive).
+func (d *Decoded) Prop(name string) (Value, bool) {
+	for _, p := range d.Properties {
+		if strings.EqualFold(p.Name, name) {
+			return p.Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// PropUint returns a numeric property.
+func (d *Decoded) PropUint(name string) (uint64, bool) {
+	v, ok := d.Prop(name)
+	if !ok {
+		return 0, false
+	}
+	return v.Uint()
+}
+
+// PropString returns a property rendered as text.
+func (d *Decoded) PropString(name string) string {
+	v, ok := d.Prop(name)
+	if !ok {
+		return ""
+	}
+	return v.String()
+}
+
+// Lookup implements filters.Fields: header fields by their names and
+// decoded properties by theirs, case-insensitively.
+func (d *Decoded) Lookup(name string) (any, bool) {
+	ev := d.Event
+	switch strings.ToLower(name) {
+	case "description":
+		return d.Description, true
+	case "provider":
+		if d.ProviderName != "" {
+			return d.ProviderName, true
+		}
+		return ev.Provider.String(), true
+	case "provider_guid", "guid":
+		return ev.Provider.String(), true
+	case "id":
+		return uint64(ev.ID), true
+	case "version":
+		return uint64(ev.Version), true
+	case "level":
+		return uint64(ev.Level), true
+	case "opcode":
+		return uint64(ev.Opcode), true
+	case "task":
+		return uint64(ev.Task), true
+	case "keywords":
+		return ev.Keywords, true
+	case "pid":
+		return uint64(ev.PID), true
+	case "tid":
+		return uint64(ev.TID), true
+	case "cpu":
+		return uint64(ev.CPU), true
+	case "kind":
+		return ev.Kind.String(), true
+	case "event", "name":
+		return d.EventName, d.EventName != ""
+	case "task_name":
+		return d.TaskName, d.TaskName != ""
+	case "opcode_name":
+		return d.OpcodeName, d.OpcodeName != ""
+	case "time":
+		return ev.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"), true
+	}
+	v, ok := d.Prop(name)
+	if !ok {
+		return nil, false
+	}
+	switch v.Kind {
+	case KindInt, KindUint, KindHex, KindPointer, KindBool:
+		if v.Kind == KindInt {
+			i, _ := v.Int()
+			return i, true
+		}
+		u, _ := v.Uint()
+		return u, true
+	case KindFloat:
+		return v.f, true
+	case KindString:
+		return v.s, true
+	}
+	return v.String(), true
+}
+
+// Decoder decodes events. It is not safe for concurrent use: it learns
+// metadata (TraceLogging provider names, the OS build) from the events it
+// sees.
+type Decoder struct {
+	schemas  map[schemaKey][]*schema
+	osBuild  uint32
+	tlNames  map[etl.GUID]string
+	props    []Property // reused
+	decoded  Decoded    // reused
+	manifest map[schemaKey][]*schema
+	names    map[etl.GUID]string
+}
+
+// New returns a decoder with the built-in schemas.
+func New() *Decoder {
+	return &Decoder{schemas: builtinIndex, tlNames: map[etl.GUID]string{}, names: map[etl.GUID]string{}, manifest: map[schemaKey][]*schema{}}
+}
+
+var builtinIndex = index(builtin)
+
+// SetOSBuild tells the decoder which Windows build wrote the trace (it
+// chooses between layouts that changed without a version bump).
+func (d *Decoder) SetOSBuild(b uint32) { d.osBuild = b }
+
+// Observe learns from an event: the OS build from the logfile header
+// record, TraceLogging provider names from provider traits.
+func (d *Decoder) Observe(ev *etl.Event) {
+	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 && ev.Kind == etl.KindSystem && len(ev.UserData) >= 12 && d.osBuild == 0 {
+		d.osBuild = binary.LittleEndian.Uint32(ev.UserData[8:])
+	}
+	if tr, ok := ev.Ext(etl.ExtProvTraits); ok {
+		if _, known := d.tlNames[ev.Provider]; !known && len(tr) > 2 {
+			name, _, _ := strings.Cut(string(tr[2:]), "\x00")
+			if len(d.tlNames) < 10000 {
+				d.tlNames[ev.Provider] = name
+			}
+		}
+	}
+}
+
+// providerName returns the best name for g.
+func (d *Decoder) providerName(g etl.GUID) string {
+	if n := d.names[g]; n != "" {
+		return n
+	}
+	if n := providerNames[g]; n != "" {
+		return n
+	}
+	return d.tlNames[g]
+}
+
+// Decode decodes ev. The result is reused by the next call (and aliases
+// ev); never nil, never panics: unknown layouts come back as raw hex with a
+// Warning.
+func (d *Decoder) Decode(ev *etl.Event) *Decoded {
+	out := &d.decoded
+	*out = Decoded{Event: ev, ProviderName: d.providerName(ev.Provider), Properties: d.props[:0]}
+	defer func() { d.props = out.Properties[:0] }()
+	if ev.Kind == etl.KindEventHeader {
+		if meta, ok := ev.Ext(etl.ExtEventSchemaTL); ok {
+			if d.decodeTL(out, ev, meta) {
+				return out
+			}
+		}
+		k := schemaKey{ev.Provider, ev.ID}
+		cands := d.manifest[k]
+		if len(cands) == 0 {
+			cands = d.schemas[k]
+		}
+		if len(cands) > 0 {
+			d.decodeSchema(out, ev, cands)
+			return out
+		}
+	}
+	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 {
+		out.EventName = "Header"
+		out.Description = "Trace header"
+		return out
+	}
+	d.raw(out, ev)
+	if out.EventName == "" {
+		out.Description = fmt.Sprintf("%d bytes of event data", len(ev.UserData))
+	}
+	return out
+}
+
+func (d *Decoder) raw(out *Decoded, ev *etl.Event) {
+	if len(ev.UserData) > 0 {
+		out.Properties = append(out.Properties, Property{Name: "UserData", Value: bytesVal(ev.UserData)})
+	}
+}
+
+// order returns the candidates with those matching the event version first
+// and, for Schannel, the layout matching the OS build first.
+func (d *Decoder) order(ev *etl.Event, cands []*schema) []*schema {
+	var out []*schema
+	for pass := 0; pass < 2; pass++ {
+		for _, s := range cands {
+			if (s.version == ev.Version) == (pass == 0) {
+				out = append(out, s)
+			}
+		}
+	}
+	if ev.Provider == Schannel && d.osBuild != 0 && d.osBuild < 22000 && len(out) > 1 && schannelPrefixed(ev.ID) {
+		// Before Windows 11 21H2 the old layout comes first.
+		out[0], out[1] = out[1], out[0]
+	}
+	return out
+}
+
+func (d *Decoder) decodeSchema(out *Decoded, ev *etl.Event, cands []*schema) {
+	var partial *schema
+	for _, s := range d.order(ev, cands) {
+		props, n, err := decodeFields(s.fields, ev.UserData, ev.PointerSize, out.Properties[:0])
+		out.Properties = props
+		if err == nil && (n == len(ev.UserData) || s.trailing) {
+			d.finish(out, s)
+			if n != len(ev.UserData) && !s.trailing {
+				out.Warning = fmt.Sprintf("%d trailing bytes not decoded", len(ev.UserData)-n)
+			}
+			return
+		}
+		if err == nil && partial == nil {
+			partial = s
+		}
+	}
+	if partial != nil {
+		props, n, _ := decodeFields(partial.fields, ev.UserData, ev.PointerSize, out.Properties[:0])
+		out.Properties = props
+		d.finish(out, partial)
+		out.Warning = fmt.Sprintf("layout of %s %d v%d has %d more bytes than known (payload %d bytes); shown as far as known",
+			out.ProviderName, ev.ID, ev.Version, len(ev.UserData)-n, len(ev.UserData))
+		return
+	}
+	out.Properties = out.Properties[:0]
+	d.raw(out, ev)
+	out.EventName = cands[0].name
+	out.Warning = fmt.Sprintf("unknown layout for %s %d v%d (payload %d bytes); shown as hex", out.ProviderName, ev.ID, ev.Version, len(ev.UserData))
+	out.Description = out.Warning + ": " + hexPrefix(ev.UserData)
+}
+
+func hexPrefix(b []byte) string {
+	if len(b) > 64 {
+		return hex.EncodeToString(b[:64]) + "…"
+	}
+	return hex.EncodeToString(b)
+}
+
+func (d *Decoder) finish(out *Decoded, s *schema) {
+	out.EventName, out.TaskName, out.OpcodeName, out.believed = s.name, s.task, s.opcode, s.believed
+	if out.EventName == "" {
+		out.EventName = s.task
+	}
+	out.Description = render(s.message, out.Properties, out.EventName)
+}
+
+// render substitutes %1..%n in msg with the property values; without a
+// message it lists the properties.
+func render(msg string, props []Property, name string) string {
+	if msg == "" {
+		var b strings.Builder
+		b.WriteString(name)
+		for i, p := range props {
+			if i == 0 {
+				b.WriteString(": ")
+			} else {
+				b.WriteString(", ")
+			}
+			b.WriteString(p.Name)
+			b.WriteByte('=')
+			b.WriteString(p.Value.String())
+		}
+		return b.String()
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c == '%' && i+1 < len(msg) && msg[i+1] >= '1' && msg[i+1] <= '9' {
+			j := i + 1
+			for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+				j++
+			}
+			n, _ := strconv.Atoi(msg[i+1 : j])
+			if n >= 1 && n <= len(props) {
+				b.WriteString(props[n-1].Value.String())
+			}
+			i = j - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,388 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/etlscope/etlscope/etl"
+)
+
+// inType is how a field is stored in the payload.
+type inType uint8
+
+const (
+	tPtr inType = iota + 1
+	tU8
+	tU16
+	tU32
+	tU64
+	tI8
+	tI16
+	tI32
+	tI64
+	tX32
+	tX64
+	tF32
+	tF64
+	tBool
+	tGUID
+	tFileTime
+	tSysTime
+	tWStr    // NUL-terminated UTF-16
+	tAStr    // NUL-terminated bytes
+	tBin     // bytes, length from another field
+	tSock    // SOCKADDR, length from another field
+	tCWStr   // UTF-16, length in characters from another field
+	tCAStr   // bytes as text, length from another field
+	tSID     // SID
+	tBinU16  // bytes with a 16-bit length prefix (TraceLogging)
+	tCWStr16 // UTF-16 with a 16-bit byte-length prefix (TraceLogging)
+	tCAStr16 // ANSI with a 16-bit byte-length prefix (TraceLogging)
+)
+
+var typeNames = map[string]inType{
+	"ptr": tPtr, "u8": tU8, "u16": tU16, "u32": tU32, "u64": tU64, "i32": tI32, "i64": tI64,
+	"x32": tX32, "x64": tX64, "bool": tBool, "guid": tGUID, "ft": tFileTime, "st": tSysTime,
+	"wstr": tWStr, "astr": tAStr, "bin": tBin, "sock": tSock, "cwstr": tCWStr, "castr": tCAStr, "sid": tSID,
+}
+
+// field is one property of a template.
+type field struct {
+	name   string
+	typ    inType
+	lenRef int // index of the length field for tBin/tSock/tCWStr/tCAStr
+	count  int // fixed array count (TraceLogging), 0 = scalar
+	vcount bool
+	mapper valueMap
+}
+
+// schema is the layout of one event (provider, id, version).
+type schema struct {
+	provider etl.GUID
+	id       uint16
+	version  uint8
+	name     string // event name
+	task     string
+	opcode   string
+	message  string // template with %1..%n
+	fields   []field
+	believed bool // the layout or its meaning is believed, not verified
+	trailing bool // extra trailing bytes are expected (optional newer fields)
+}
+
+// hexMaps are the value maps whose numbers read best in hex (bitmasks and
+// HRESULT-style codes).
+var hexMaps = map[string]bool{"prot": true, "status": true, "certflags": true}
+
+// parseFields compiles "Name:type[=LenField][:map] ..." into fields.
+func parseFields(spec string) []field {
+	var out []field
+	idx := map[string]int{}
+	for _, f := range strings.Fields(spec) {
+		parts := strings.Split(f, ":")
+		if len(parts) < 2 {
+			panic("decode: bad field spec " + f)
+		}
+		typ, ref, _ := strings.Cut(parts[1], "=")
+		t, ok := typeNames[typ]
+		if !ok {
+			panic("decode: bad field type " + f)
+		}
+		fd := field{name: parts[0], typ: t, lenRef: -1}
+		if ref != "" {
+			i, ok := idx[ref]
+			if !ok {
+				panic("decode: unknown length field " + f)
+			}
+			fd.lenRef = i
+		}
+		if len(parts) > 2 {
+			m, ok := maps[parts[2]]
+			if !ok {
+				panic("decode: unknown map " + f)
+			}
+			fd.mapper = m
+			if fd.typ == tU32 && hexMaps[parts[2]] {
+				fd.typ = tX32
+			}
+		}
+		idx[fd.name] = len(out)
+		out = append(out, fd)
+	}
+	return out
+}
+
+// decodeFields decodes p with fields. It returns the properties, the number
+// of bytes consumed and an error when the payload does not fit.
+func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Property, int, error) {
+	off := 0
+	base := len(props)
+	for i, f := range fields {
+		if (f.vcount || f.count > 0) && (f.typ == tU8 || f.typ == tI8) {
+			// Byte arrays are one binary value.
+			n := f.count
+			if f.vcount {
+				if len(p)-off < 2 {
+					return props, off, fmt.Errorf("field %s: array count truncated", f.name)
+				}
+				n = int(binary.LittleEndian.Uint16(p[off:]))
+				off += 2
+			}
+			if len(p)-off < n {
+				return props, off, fmt.Errorf("field %s: %w", f.name, errTrunc)
+			}
+			props = append(props, Property{Name: f.name, Value: bytesVal(p[off : off+n])})
+			off += n
+			continue
+		}
+		n := 1
+		if f.vcount {
+			if len(p)-off < 2 {
+				return props, off, fmt.Errorf("field %s: array count truncated", f.name)
+			}
+			n = int(binary.LittleEndian.Uint16(p[off:]))
+			off += 2
+		} else if f.count > 0 {
+			n = f.count
+		}
+		for k := 0; k < n; k++ {
+			v, used, err := decodeOne(f, p[off:], ptrSize, props[base:], i)
+			if err != nil {
+				return props, off, fmt.Errorf("field %s: %w", f.name, err)
+			}
+			off += used
+			name := f.name
+			if f.vcount || f.count > 0 {
+				name = fmt.Sprintf("%s[%d]", f.name, k)
+			}
+			props = append(props, Property{Name: name, Value: v})
+			if len(props)-base > 4096 {
+				return props, off, fmt.Errorf("too many values")
+			}
+		}
+	}
+	return props, off, nil
+}
+
+var errTrunc = fmt.Errorf("payload truncated")
+
+func decodeOne(f field, p []byte, ptrSize int, prev []Property, index int) (Value, int, error) {
+	le := binary.LittleEndian
+	need := func(n int) error {
+		if len(p) < n {
+			return errTrunc
+		}
+		return nil
+	}
+	length := func() (int, error) {
+		if f.lenRef < 0 || f.lenRef >= len(prev) {
+			return 0, fmt.Errorf("no length field")
+		}
+		u, ok := prev[f.lenRef].Value.Uint()
+		if !ok || u > uint64(len(p)) && f.typ != tCWStr {
+			return 0, errTrunc
+		}
+		return int(u), nil
+	}
+	var v Value
+	switch f.typ {
+	case tPtr:
+		if err := need(ptrSize); err != nil {
+			return v, 0, err
+		}
+		if ptrSize == 4 {
+			return uintVal(KindPointer, uint64(le.Uint32(p))), 4, nil
+		}
+		return uintVal(KindPointer, le.Uint64(p)), 8, nil
+	case tU8, tI8:
+		if err := need(1); err != nil {
+			return v, 0, err
+		}
+		if f.typ == tI8 {
+			v = uintVal(KindInt, uint64(int64(int8(p[0]))))
+		} else {
+			v = uintVal(KindUint, uint64(p[0]))
+		}
+		v.m = f.mapper
+		return v, 1, nil
+	case tU16, tI16:
+		if err := need(2); err != nil {
+			return v, 0, err
+		}
+		if f.typ == tI16 {
+			v = uintVal(KindInt, uint64(int64(int16(le.Uint16(p)))))
+		} else {
+			v = uintVal(KindUint, uint64(le.Uint16(p)))
+		}
+		v.m = f.mapper
+		return v, 2, nil
+	case tU32, tI32, tX32, tBool:
+		if err := need(4); err != nil {
+			return v, 0, err
+		}
+		u := le.Uint32(p)
+		switch f.typ {
+		case tI32:
+			v = uintVal(KindInt, uint64(int64(int32(u))))
+		case tX32:
+			v = uintVal(KindHex, uint64(u))
+		case tBool:
+			v = uintVal(KindBool, uint64(u))
+		default:
+			v = uintVal(KindUint, uint64(u))
+		}
+		v.m = f.mapper
+		return v, 4, nil
+	case tU64, tI64, tX64:
+		if err := need(8); err != nil {
+			return v, 0, err
+		}
+		k := KindUint
+		if f.typ == tI64 {
+			k = KindInt
+		} else if f.typ == tX64 {
+			k = KindHex
+		}
+		v = uintVal(k, le.Uint64(p))
+		v.m = f.mapper
+		return v, 8, nil
+	case tF32:
+		if err := need(4); err != nil {
+			return v, 0, err
+		}
+		return floatVal(float64(math.Float32frombits(le.Uint32(p)))), 4, nil
+	case tF64:
+		if err := need(8); err != nil {
+			return v, 0, err
+		}
+		return floatVal(math.Float64frombits(le.Uint64(p))), 8, nil
+	case tGUID:
+		if err := need(16); err != nil {
+			return v, 0, err
+		}
+		return guidVal(etl.GUIDFromBytes(p)), 16, nil
+	case tFileTime:
+		if err := need(8); err != nil {
+			return v, 0, err
+		}
+		return timeVal(etl.FileTime(int64(le.Uint64(p)))), 8, nil
+	case tSysTime:
+		if err := need(16); err != nil {
+			return v, 0, err
+		}
+		return bytesVal(p[:16]), 16, nil
+	case tWStr:
+		s, n, ok := utf16z(p)
+		if !ok {
+			return v, 0, errTrunc
+		}
+		return strVal(s), n, nil
+	case tAStr:
+		for i, c := range p {
+			if c == 0 {
+				return strVal(string(p[:i])), i + 1, nil
+			}
+		}
+		return v, 0, errTrunc
+	case tBin, tSock, tCAStr:
+		n, err := length()
+		if err != nil {
+			return v, 0, err
+		}
+		if n > len(p) {
+			return v, 0, errTrunc
+		}
+		switch f.typ {
+		case tSock:
+			return sockVal(parseSockaddr(p[:n]), p[:n]), n, nil
+		case tCAStr:
+			return strVal(strings.TrimRight(string(p[:n]), "\x00")), n, nil
+		}
+		return bytesVal(p[:n]), n, nil
+	case tCWStr:
+		n, err := length()
+		if err != nil {
+			return v, 0, err
+		}
+		if 2*n > len(p) {
+			return v, 0, errTrunc
+		}
+		return strVal(strings.TrimRight(utf16s(p[:2*n]), "\x00")), 2 * n, nil
+	case tBinU16, tCWStr16, tCAStr16:
+		if err := need(2); err != nil {
+			return v, 0, err
+		}
+		n := int(le.Uint16(p))
+		if len(p) < 2+n {
+			return v, 0, errTrunc
+		}
+		b := p[2 : 2+n]
+		switch f.typ {
+		case tCWStr16:
+			return strVal(utf16s(b)), 2 + n, nil
+		case tCAStr16:
+			return strVal(string(b)), 2 + n, nil
+		}
+		return bytesVal(b), 2 + n, nil
+	case tSID:
+		if err := need(8); err != nil {
+			return v, 0, err
+		}
+		n := 8 + 4*int(p[1])
+		if len(p) < n {
+			return v, 0, errTrunc
+		}
+		return strVal(sidString(p[:n])), n, nil
+	}
+	return v, 0, fmt.Errorf("unsupported type %d", f.typ)
+}
+
+// utf16z decodes a NUL-terminated UTF-16LE string.
+func utf16z(p []byte) (string, int, bool) {
+	for i := 0; i+1 < len(p); i += 2 {
+		if p[i] == 0 && p[i+1] == 0 {
+			return utf16s(p[:i]), i + 2, true
+		}
+	}
+	return "", 0, false
+}
+
+func utf16s(p []byte) string {
+	u := make([]uint16, len(p)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(p[2*i:])
+	}
+	return string(utf16.Decode(u))
+}
+
+// parseSockaddr decodes SOCKADDR_IN (family 2) and SOCKADDR_IN6 (23).
+func parseSockaddr(b []byte) netip.AddrPort {
+	if len(b) < 8 {
+		return netip.AddrPort{}
+	}
+	fam := binary.LittleEndian.Uint16(b)
+	port := binary.BigEndian.Uint16(b[2:])
+	switch {
+	case fam == 2 && len(b) >= 8:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port)
+	case fam == 23 && len(b) >= 24:
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), port)
+	}
+	return netip.AddrPort{}
+}
+
+func sidString(b []byte) string {
+	var auth uint64
+	for _, c := range b[2:8] {
+		auth = auth<<8 | uint64(c)
+	}
+	s := fmt.Sprintf("S-%d-%d", b[0], auth)
+	for i := 8; i+4 <= len(b); i += 4 {
+		s += fmt.Sprintf("-%d", binary.LittleEndian.Uint32(b[i:]))
+	}
+	return s
+}

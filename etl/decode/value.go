@@ -1,0 +1,150 @@
+// Package decode turns raw ETL event records into named, typed properties
+// and a human description, offline and on any OS: built-in schemas for the
+// network providers a NetTrace holds (written from the facts in
+// ../shared/docs/providers.md), TraceLogging self-describing events, and
+// instrumentation manifests the user loads.
+package decode
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/etlscope/etlscope/etl"
+)
+
+// Kind is the type of a decoded value.
+type Kind uint8
+
+// Value kinds.
+const (
+	KindInvalid Kind = iota
+	KindInt
+	KindUint
+	KindHex // unsigned, shown in hex
+	KindFloat
+	KindBool
+	KindString
+	KindGUID
+	KindTime
+	KindBytes
+	KindSockAddr
+	KindPointer
+)
+
+// Value is one decoded property value.
+type Value struct {
+	Kind Kind
+	u    uint64
+	f    float64
+	s    string
+	b    []byte
+	ap   netip.AddrPort
+	g    etl.GUID
+	t    time.Time
+	m    valueMap // optional: renders the number
+}
+
+// Uint returns the value as an unsigned number, for numeric kinds.
+func (v Value) Uint() (uint64, bool) {
+	switch v.Kind {
+	case KindUint, KindHex, KindPointer, KindBool, KindInt:
+		return v.u, true
+	}
+	return 0, false
+}
+
+// Int returns the value as a signed number, for numeric kinds.
+func (v Value) Int() (int64, bool) {
+	switch v.Kind {
+	case KindInt, KindUint, KindHex, KindPointer, KindBool:
+		return int64(v.u), true
+	}
+	return 0, false
+}
+
+// Str returns the string of a string value (and "" otherwise).
+func (v Value) Str() string {
+	if v.Kind == KindString {
+		return v.s
+	}
+	return ""
+}
+
+// Bytes returns the bytes of a binary value.
+func (v Value) Bytes() []byte { return v.b }
+
+// AddrPort returns the address of a socket-address value.
+func (v Value) AddrPort() (netip.AddrPort, bool) { return v.ap, v.Kind == KindSockAddr }
+
+// String renders the value for people: numbers with their names when a
+// value map applies (e.g. "0xa80 (TLS1.0|TLS1.1|TLS1.2 client)").
+func (v Value) String() string {
+	var s string
+	switch v.Kind {
+	case KindInt:
+		s = strconv.FormatInt(int64(v.u), 10)
+	case KindUint:
+		s = strconv.FormatUint(v.u, 10)
+	case KindHex, KindPointer:
+		s = "0x" + strconv.FormatUint(v.u, 16)
+	case KindFloat:
+		s = strconv.FormatFloat(v.f, 'g', -1, 64)
+	case KindBool:
+		s = strconv.FormatBool(v.u != 0)
+	case KindString:
+		return v.s
+	case KindGUID:
+		return v.g.String()
+	case KindTime:
+		if v.t.IsZero() {
+			return ""
+		}
+		return v.t.UTC().Format(time.RFC3339Nano)
+	case KindBytes:
+		if len(v.b) > 256 {
+			return hex.EncodeToString(v.b[:256]) + fmt.Sprintf("… (%d bytes)", len(v.b))
+		}
+		return hex.EncodeToString(v.b)
+	case KindSockAddr:
+		if !v.ap.IsValid() {
+			return hex.EncodeToString(v.b)
+		}
+		return v.ap.String()
+	default:
+		return ""
+	}
+	if v.m != nil {
+		if name := v.m(v.u); name != "" {
+			return s + " (" + name + ")"
+		}
+	}
+	return s
+}
+
+// Raw returns the value without map names: for numbers the plain number.
+func (v Value) Raw() any {
+	switch v.Kind {
+	case KindInt:
+		return int64(v.u)
+	case KindUint, KindHex, KindPointer:
+		return v.u
+	case KindFloat:
+		return v.f
+	case KindBool:
+		return v.u != 0
+	}
+	return v.String()
+}
+
+func uintVal(k Kind, u uint64) Value { return Value{Kind: k, u: u} }
+func strVal(s string) Value          { return Value{Kind: KindString, s: s} }
+func bytesVal(b []byte) Value        { return Value{Kind: KindBytes, b: b} }
+func guidVal(g etl.GUID) Value       { return Value{Kind: KindGUID, g: g} }
+func timeVal(t time.Time) Value      { return Value{Kind: KindTime, t: t} }
+func floatVal(f float64) Value       { return Value{Kind: KindFloat, f: f} }
+func sockVal(ap netip.AddrPort, b []byte) Value {
+	return Value{Kind: KindSockAddr, ap: ap, b: b}
+}
