@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 
 	"github.com/spf13/cobra"
 )
@@ -66,7 +69,12 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 
 // commandConstructors is the list of subcommand builders, in help order.
 // Each command file adds itself here (keep one line per command).
-var commandConstructors = []func(*streams) *cobra.Command{}
+var commandConstructors = []func(*streams) *cobra.Command{
+	newInfoCmd,
+	newEventsCmd,
+	newConversationsCmd,
+	newPcapCmd,
+}
 
 func commands(s *streams) []*cobra.Command {
 	out := make([]*cobra.Command, 0, len(commandConstructors))
@@ -78,9 +86,11 @@ func commands(s *streams) []*cobra.Command {
 
 // run executes the CLI with args and returns the process exit code.
 func run(args []string, s *streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	root := newRootCmd(s)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/etlscope/etlscope/internal/etltest"
+	"github.com/etlscope/etlscope/internal/nettrace"
+	"github.com/etlscope/etlscope/internal/sharedtest"
+	"github.com/etlscope/etlscope/tlswire/tlstest"
+)
+
+// runCLI runs etlscope with args and returns exit code, stdout, stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+// TestInfoMatchesExpected is the acceptance test of the reader: for every
+// real sample, `info --output json` reports exactly the counts of
+// EXPECTED.tsv.
+func TestInfoMatchesExpected(t *testing.T) {
+	dir := sharedtest.ETLDir(t)
+	fh, err := os.Open(filepath.Join(dir, "EXPECTED.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(nil, 1<<20)
+	sc.Scan() // header
+	n := 0
+	for sc.Scan() {
+		col := strings.Split(sc.Text(), "\t")
+		n++
+		t.Run(col[0], func(t *testing.T) {
+			code, out, errs := runCLI(t, "info", "--output", "json", filepath.Join(dir, col[0]))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var res InfoResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatal(err)
+			}
+			got := []string{strconv.Itoa(res.Events), strconv.Itoa(res.Buffers), strconv.Itoa(res.CompressedBuffers),
+				strconv.Itoa(res.PointerSize), strconv.FormatUint(uint64(res.OS.Build), 10)}
+			if strings.Join(got, "\t") != strings.Join(col[1:6], "\t") {
+				t.Errorf("events/buffers/compressed/pointer/build = %v, want %v", got, col[1:6])
+			}
+			want := map[string]int{}
+			for _, kv := range strings.Split(col[6], ",") {
+				g, c, _ := strings.Cut(kv, "=")
+				want[g], _ = strconv.Atoi(c)
+			}
+			if len(res.Providers) != len(want) {
+				t.Errorf("%d providers, want %d", len(res.Providers), len(want))
+			}
+			for _, p := range res.Providers {
+				if want[p.GUID] != p.Events {
+					t.Errorf("provider %s: %d events, want %d", p.GUID, p.Events, want[p.GUID])
+				}
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings: %v", res.Warnings)
+			}
+		})
+	}
+	if n != 16 {
+		t.Errorf("%d samples in EXPECTED.tsv, want 16", n)
+	}
+}
+
+var (
+	cliClient  = netip.MustParseAddrPort("10.0.0.5:50123")
+	cliServer  = netip.MustParseAddrPort("52.97.1.2:443")
+	powershell = nettrace.Proc{PID: 4321, TID: 77}
+)
+
+// hcwTrace writes a NetTrace-like file reproducing the HCW case on Windows
+// Server 2012: WinHTTP enables only SSL3|TLS1.0, the ClientHello offers TLS
+// 1.0, Office 365 answers with alert 70.
+func hcwTrace(t *testing.T) string {
+	t.Helper()
+	b := nettrace.New(etltest.Options{Build: 9200})
+	conn := uint64(0x2a0f3e8)
+	b.DNSQueryDone(powershell, "outlook.office365.com", 1, 0, "52.97.1.2;")
+	b.TCPConnect(powershell, cliClient, cliServer, 0, 0xfeed, false)
+	b.WinHttpCredentials(powershell, 0x77, `CONTOSO\admin`, "Secret!")
+	b.WebIOACHStart(powershell, nettrace.ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1})
+	b.WebIOACHStop(powershell, nettrace.ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1, CredHigh: 1, CredLow: 2})
+	b.WebIOISCStart(powershell, nettrace.ISC{Connection: conn, HostName: "outlook.office365.com"})
+	cert := tlstest.SelfSigned(t, "outlook.office365.com")
+	res := tlstest.Handshake(t,
+		&tls.Config{ServerName: "outlook.office365.com", InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10},
+		&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	writes := []nettrace.Write{{Data: tlstest.Concat(res.Client)}, {FromServer: true, Data: tlstest.Concat(res.Server)}}
+	if err := b.TCPSession(nettrace.Session{Client: cliClient, Server: cliServer, Writes: writes, End: nettrace.EndServerFIN}); err != nil {
+		t.Fatal(err)
+	}
+	b.WebIOISCStop(powershell, nettrace.ISC{Connection: conn, HostName: "outlook.office365.com", Result: 0x80090326})
+	b.WinHttpAPI(powershell, 0x77, "WinHttpSendRequest", 11, 12175)
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "NetTrace.etl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestEventsEnabledProtocolsFilter(t *testing.T) {
+	path := hcwTrace(t)
+	code, out, errs := runCLI(t, "events", path, "-f", `description.contains("EnabledProtocols")`, "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var evs []EventJSON
+	if err := json.Unmarshal([]byte(out), &evs); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != 728 || evs[1].ID != 729 {
+		t.Fatalf("got %+v, want WebIO 728 and 729", evs)
+	}
+	if evs[0].Provider != "Microsoft-Windows-WebIO" || evs[0].Properties["EnabledProtocols"] != "0xa0 (SSL3.0|TLS1.0 (client))" {
+		t.Errorf("728: %+v", evs[0])
+	}
+	// The same selection by provider and id, in every table format.
+	for _, format := range []string{"table", "csv", "markdown", "html"} {
+		code, out, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-WebIO" && id in (728, 729, 730)`, "--fields", "EnabledProtocols", "-o", format)
+		// Two events, each with the mask in its description and in the
+		// EnabledProtocols column.
+		if code != 0 || strings.Count(out, "0xa0 (SSL3.0") != 4 || !strings.Contains(out, "728") || !strings.Contains(out, "729") {
+			t.Errorf("%s: exit %d\n%s", format, code, out)
+		}
+	}
+}
+
+func TestEventsRedact(t *testing.T) {
+	path := hcwTrace(t)
+	code, out, _ := runCLI(t, "events", path, "--redact", "-o", "json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	for _, secret := range []string{"outlook.office365.com", "52.97.1.2", "Secret!", `CONTOSO\admin`, "10.0.0.5"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("redacted output contains %q", secret)
+		}
+	}
+	if !strings.Contains(out, "host-1") {
+		t.Error("no host placeholder")
+	}
+	_, plain, _ := runCLI(t, "events", path, "-o", "json")
+	if !strings.Contains(plain, "Secret!") {
+		t.Error("the fixture has no credential event; the redaction test proves nothing")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.etl")
+	os.WriteFile(bad, []byte(strings.Repeat("not an etl file ", 100)), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"info", filepath.Join(t.TempDir(), "missing.etl")}, exitBadInput, "no such file"},
+		{[]string{"info", bad}, exitBadInput, "not an ETL file"},
+		{[]string{"info", bad, "extra"}, exitUsage, "accepts 1 arg"},
+		{[]string{"events", bad, "-f", "id =="}, exitUsage, "^"},
+		{[]string{"events", bad, "-o", "yaml"}, exitUsage, "yaml"},
+		{[]string{"nosuchcommand"}, exitUsage, "unknown command"},
+	}
+	for _, tt := range tests {
+		code, _, errs := runCLI(t, tt.args...)
+		if code != tt.code || !strings.Contains(errs, tt.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d containing %q", tt.args, code, errs, tt.code, tt.msg)
+		}
+	}
+}
+
+func TestConversationsAndPcap(t *testing.T) {
+	path := hcwTrace(t)
+	code, out, errs := runCLI(t, "conversations", path, "-o", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "10.0.0.5:50123,52.97.1.2:443,,outlook.office365.com,TLS 1.0,TLS 1.0,,,alert 70 protocol_version by server"
+	if !strings.Contains(out, want) {
+		t.Errorf("conversations:\n%s\nwant a row containing %s", out, want)
+	}
+	code, out, _ = runCLI(t, "conversations", path, "--redact", "-f", "tls.alert == 70")
+	if code != 0 || strings.Contains(out, "52.97.1.2") || !strings.Contains(out, "ip-2:443") {
+		t.Errorf("redacted conversations:\n%s", out)
+	}
+
+	pc := filepath.Join(t.TempDir(), "out.pcapng")
+	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+		t.Fatalf("pcap: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != exitUsage || !strings.Contains(errs, "--force") {
+		t.Errorf("overwrite without --force: exit %d: %s", code, errs)
+	}
+	if code, _, _ := runCLI(t, "pcap", path, "-o", pc, "--force"); code != 0 {
+		t.Errorf("--force: exit %d", code)
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (apt-get install tshark): skipping the Wireshark cross-check of the pcapng export")
+	}
+	cmd := exec.Command(tshark, "-r", pc, "-T", "fields", "-e", "tls.record.version", "-e", "tls.alert_message.desc", "-e", "tls.handshake.extensions_server_name")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, b)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	// SYN, SYN-ACK, ACK, ClientHello, alert, FIN.
+	if len(lines) != 6 {
+		t.Errorf("tshark read %d packets, want 6:\n%s", len(lines), b)
+	}
+	if !strings.Contains(string(b), "outlook.office365.com") || !strings.Contains(string(b), "70") {
+		t.Errorf("tshark did not see the SNI and alert 70:\n%s", b)
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/filters"
+	"github.com/etlscope/etlscope/report"
+)
+
+type eventsOptions struct {
+	output    string
+	filter    string
+	fields    []string
+	limit     int
+	manifests []string
+	fileOrder bool
+	redact    bool
+}
+
+func newEventsCmd(s *streams) *cobra.Command {
+	o := &eventsOptions{}
+	cmd := &cobra.Command{
+		Use:   "events FILE.etl",
+		Short: "List the events of a trace, decoded, optionally filtered",
+		Long: `events prints one line per event record, in time order across CPUs: time (UTC),
+provider, event id, opcode, version, level, process and thread id, header kind and a
+description rendered from the provider's message template, as Network Monitor showed it.
+
+Filter with a Network-Monitor-style expression, for example:
+  etlscope events NetTrace.etl -f 'description.contains("EnabledProtocols")'
+  etlscope events NetTrace.etl -f 'provider == "Microsoft-Windows-WebIO" && id in (728,729,730)'
+Add decoded properties as columns with --fields EnabledProtocols,Result.`,
+		Example: `  etlscope events NetTrace.etl --limit 20
+  etlscope events NetTrace.etl -f 'EnabledProtocols & 0x800' --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEvents(cmd.Context(), o, args[0], s)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
+	fl.StringVarP(&o.filter, "filter", "f", "", "show only events matching this filter expression")
+	fl.StringSliceVar(&o.fields, "fields", nil, "extra columns: decoded property names (comma-separated)")
+	fl.IntVarP(&o.limit, "limit", "n", 0, "stop after this many matching events (0 = all)")
+	fl.StringArrayVar(&o.manifests, "manifest", nil, "instrumentation manifest (.xml) to decode more providers (repeatable)")
+	fl.BoolVar(&o.fileOrder, "file-order", false, "list records in file order instead of merging CPUs by time (faster)")
+	fl.BoolVar(&o.redact, "redact", false, "hide host names, IP addresses and user names; drop WinHttp credential events")
+	return cmd
+}
+
+// newDecoder returns a decoder with the built-in schemas plus the given
+// manifests.
+func newDecoder(manifests []string) (*decode.Decoder, error) {
+	d := decode.New()
+	for _, m := range manifests {
+		if err := loadManifest(d, m); err != nil {
+			return nil, usageError(err)
+		}
+	}
+	return d, nil
+}
+
+func compileFilter(expr string) (*filters.Filter, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil, nil
+	}
+	f, err := filters.Compile(expr)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("bad filter:\n%w", err))
+	}
+	return f, nil
+}
+
+func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) error {
+	format, err := report.ParseFormat(o.output)
+	if err != nil {
+		return usageError(err)
+	}
+	flt, err := compileFilter(o.filter)
+	if err != nil {
+		return err
+	}
+	dec, err := newDecoder(o.manifests)
+	if err != nil {
+		return err
+	}
+	f, err := etl.Open(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer f.Close()
+
+	out, err := newEventWriter(s.Out, format, o.fields)
+	if err != nil {
+		return err
+	}
+	if o.redact {
+		out.red = report.NewRedactor()
+	}
+	n := 0
+	var fatal error
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: o.fileOrder}) {
+		if err != nil {
+			var fe *etl.FormatError
+			if errors.As(err, &fe) {
+				fmt.Fprintln(s.Err, "warning:", err)
+				continue
+			}
+			fatal = err
+			break
+		}
+		if ctx.Err() != nil {
+			fatal = ctx.Err()
+			break
+		}
+		dec.Observe(ev)
+		d := dec.Decode(ev)
+		if flt != nil && !flt.Match(d) {
+			continue
+		}
+		if o.redact && isCredentialEvent(ev) {
+			continue
+		}
+		if err := out.write(d); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		n++
+		if o.limit > 0 && n >= o.limit {
+			break
+		}
+	}
+	if err := out.close(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if fatal != nil {
+		return badInput(fmt.Errorf("%s: %w", path, fatal))
+	}
+	return nil
+}
+
+var eventColumns = []string{"time", "provider", "id", "opcode", "version", "level", "pid", "tid", "kind", "description"}
+
+// eventWriter renders decoded events in one output format.
+type eventWriter struct {
+	w      io.Writer
+	format report.Format
+	fields []string
+	rows   report.RowWriter
+	n      int
+	red    *report.Redactor
+}
+
+// isCredentialEvent reports whether ev carries credentials (WinHttp 100,
+// WinHttpSetCredentials with user name and password).
+func isCredentialEvent(ev *etl.Event) bool {
+	return ev.Provider == decode.WinHttp && ev.ID == 100
+}
+
+// propText renders a property, redacted when asked.
+func (ew *eventWriter) propText(v decode.Value) string {
+	if ew.red == nil {
+		return v.String()
+	}
+	if ap, ok := v.AddrPort(); ok && ap.IsValid() {
+		return ew.red.AddrPort(ap)
+	}
+	return ew.red.Text(v.String())
+}
+
+func newEventWriter(w io.Writer, format report.Format, fields []string) (*eventWriter, error) {
+	ew := &eventWriter{w: w, format: format, fields: fields}
+	if format == report.FormatJSON {
+		return ew, nil
+	}
+	cols := append(append([]string(nil), eventColumns...), fields...)
+	rw, err := report.NewRowWriter(w, format, "", cols)
+	if err != nil {
+		return nil, err
+	}
+	ew.rows = rw
+	return ew, nil
+}
+
+// EventJSON is one element of `etlscope events --output json`.
+type EventJSON struct {
+	Time        string         `json:"time"`
+	Provider    string         `json:"provider"`
+	ProviderID  string         `json:"provider_guid"`
+	ID          uint16         `json:"id"`
+	Version     uint8          `json:"version"`
+	Level       uint8          `json:"level"`
+	Opcode      uint8          `json:"opcode"`
+	Task        uint16         `json:"task"`
+	Keywords    string         `json:"keywords"`
+	EventName   string         `json:"event,omitempty"`
+	TaskName    string         `json:"task_name,omitempty"`
+	OpcodeName  string         `json:"opcode_name,omitempty"`
+	PID         uint32         `json:"pid"`
+	TID         uint32         `json:"tid"`
+	CPU         uint16         `json:"cpu"`
+	Kind        string         `json:"kind"`
+	Offset      int64          `json:"offset"`
+	Description string         `json:"description"`
+	Properties  map[string]any `json:"properties,omitempty"`
+	Warning     string         `json:"warning,omitempty"`
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+func providerLabel(d *decode.Decoded) string {
+	if d.ProviderName != "" {
+		return d.ProviderName
+	}
+	return d.Event.Provider.String()
+}
+
+func (ew *eventWriter) write(d *decode.Decoded) error {
+	ev := d.Event
+	if ew.format == report.FormatJSON {
+		j := EventJSON{
+			Time: formatTime(ev.Time), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
+			ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
+			Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
+			PID: ev.PID, TID: ev.TID, CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
+			Description: ew.red.Text(d.Description), Warning: d.Warning,
+		}
+		if len(d.Properties) > 0 {
+			j.Properties = make(map[string]any, len(d.Properties))
+			for _, p := range d.Properties {
+				j.Properties[p.Name] = ew.propText(p.Value)
+			}
+		}
+		sep := ",\n"
+		if ew.n == 0 {
+			sep = "[\n"
+		}
+		ew.n++
+		if _, err := io.WriteString(ew.w, sep); err != nil {
+			return err
+		}
+		return writeJSONCompact(ew.w, j)
+	}
+	opcode := d.OpcodeName
+	if opcode == "" {
+		opcode = strconv.Itoa(int(ev.Opcode))
+	}
+	cells := []string{
+		formatTime(ev.Time), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
+		strconv.Itoa(int(ev.Version)), strconv.Itoa(int(ev.Level)),
+		strconv.FormatUint(uint64(ev.PID), 10), strconv.FormatUint(uint64(ev.TID), 10),
+		ev.Kind.String(), ew.red.Text(d.Description),
+	}
+	for _, name := range ew.fields {
+		v, ok := d.Prop(name)
+		if ok {
+			cells = append(cells, ew.propText(v))
+		} else {
+			cells = append(cells, "")
+		}
+	}
+	return ew.rows.Write(cells)
+}
+
+func (ew *eventWriter) close() error {
+	if ew.format == report.FormatJSON {
+		end := "\n]\n"
+		if ew.n == 0 {
+			end = "[]\n"
+		}
+		_, err := io.WriteString(ew.w, end)
+		return err
+	}
+	return ew.rows.Close()
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/report"
+)
+
+type infoOptions struct {
+	output string
+}
+
+func newInfoCmd(s *streams) *cobra.Command {
+	o := &infoOptions{}
+	cmd := &cobra.Command{
+		Use:   "info FILE.etl",
+		Short: "Show the trace header and how many events each provider wrote",
+		Long: `info prints the logfile header (OS version and build, pointer size, CPUs, clock,
+start/end time, buffer size, lost events and buffers, logger and file names, time zone)
+and the number of records per provider, with the provider name where etlscope knows it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInfo(cmd.Context(), o, args[0], s)
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
+	return cmd
+}
+
+// InfoResult is the JSON document of `etlscope info --output json`.
+type InfoResult struct {
+	File              string         `json:"file"`
+	Size              int64          `json:"size"`
+	OS                OSInfo         `json:"os"`
+	PointerSize       int            `json:"pointer_size"`
+	CPUs              uint32         `json:"cpus"`
+	CPUSpeedMHz       uint32         `json:"cpu_speed_mhz"`
+	ClockType         string         `json:"clock_type"`
+	PerfFreq          int64          `json:"perf_freq"`
+	StartTime         time.Time      `json:"start_time"`
+	EndTime           time.Time      `json:"end_time"`
+	BootTime          time.Time      `json:"boot_time"`
+	BufferSize        uint32         `json:"buffer_size"`
+	BuffersWritten    uint32         `json:"buffers_written"`
+	EventsLost        uint32         `json:"events_lost"`
+	BuffersLost       uint32         `json:"buffers_lost"`
+	LogFileMode       string         `json:"log_file_mode"`
+	MaximumFileSizeMB uint32         `json:"maximum_file_size_mb"`
+	LoggerName        string         `json:"logger_name"`
+	LogFileName       string         `json:"log_file_name"`
+	TimeZone          TimeZoneInfo   `json:"time_zone"`
+	Events            int            `json:"events"`
+	Buffers           int            `json:"buffers"`
+	CompressedBuffers int            `json:"compressed_buffers"`
+	SkippedBuffers    int            `json:"skipped_buffers"`
+	Warnings          []string       `json:"warnings"`
+	Providers         []ProviderStat `json:"providers"`
+}
+
+// OSInfo is the Windows version that wrote the trace.
+type OSInfo struct {
+	Major uint8  `json:"major"`
+	Minor uint8  `json:"minor"`
+	Build uint32 `json:"build"`
+	Name  string `json:"name"`
+}
+
+// TimeZoneInfo is the writer's time zone from the logfile header.
+type TimeZoneInfo struct {
+	BiasMinutes  int32  `json:"bias_minutes"`
+	StandardName string `json:"standard_name"`
+	DaylightName string `json:"daylight_name"`
+}
+
+// ProviderStat counts the records of one provider.
+type ProviderStat struct {
+	GUID   string `json:"guid"`
+	Name   string `json:"name"`
+	Events int    `json:"events"`
+}
+
+func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error {
+	format, err := report.ParseFormat(o.output)
+	if err != nil {
+		return usageError(err)
+	}
+	f, err := etl.Open(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer f.Close()
+
+	counts := map[etl.GUID]int{}
+	var warnings []string
+	var fatal error
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: true}) {
+		if err != nil {
+			var fe *etl.FormatError
+			if errors.As(err, &fe) {
+				warnings = appendWarning(warnings, err)
+				continue
+			}
+			fatal = err
+			break
+		}
+		counts[ev.Provider]++
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if fatal != nil {
+		return badInput(fmt.Errorf("%s: %w", path, fatal))
+	}
+	res := buildInfo(path, f, counts, warnings)
+	for _, w := range warnings {
+		fmt.Fprintln(s.Err, "warning:", w)
+	}
+	return writeInfo(s.Out, format, res)
+}
+
+const maxWarnings = 100
+
+func appendWarning(ws []string, err error) []string {
+	if len(ws) < maxWarnings {
+		return append(ws, err.Error())
+	}
+	if len(ws) == maxWarnings {
+		return append(ws, "further warnings suppressed")
+	}
+	return ws
+}
+
+func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, warnings []string) *InfoResult {
+	h := f.Header()
+	st := f.Stats()
+	res := &InfoResult{
+		File:              path,
+		Size:              st.BytesRead,
+		OS:                OSInfo{Major: h.OSMajor, Minor: h.OSMinor, Build: h.OSBuild, Name: windowsName(h.OSMajor, h.OSMinor, h.OSBuild)},
+		PointerSize:       h.PointerSize,
+		CPUs:              h.NumberOfProcessors,
+		CPUSpeedMHz:       h.CPUSpeedMHz,
+		ClockType:         clockName(h.ClockType),
+		PerfFreq:          h.PerfFreq,
+		StartTime:         h.StartTime.UTC(),
+		EndTime:           h.EndTime.UTC(),
+		BootTime:          h.BootTime.UTC(),
+		BufferSize:        h.BufferSize,
+		BuffersWritten:    h.BuffersWritten,
+		EventsLost:        h.EventsLost,
+		BuffersLost:       h.BuffersLost,
+		LogFileMode:       fmt.Sprintf("%#08x", h.LogFileMode),
+		MaximumFileSizeMB: h.MaximumFileSize,
+		LoggerName:        h.LoggerName,
+		LogFileName:       h.LogFileName,
+		TimeZone:          TimeZoneInfo{BiasMinutes: h.TimeZoneBias, StandardName: h.TimeZoneStandardName, DaylightName: h.TimeZoneDaylightName},
+		Events:            st.Records,
+		Buffers:           st.Buffers,
+		CompressedBuffers: st.CompressedBuffers,
+		SkippedBuffers:    st.SkippedBuffers,
+		Warnings:          warnings,
+	}
+	if res.Warnings == nil {
+		res.Warnings = []string{}
+	}
+	for g, n := range counts {
+		res.Providers = append(res.Providers, ProviderStat{GUID: g.String(), Name: decode.ProviderName(g), Events: n})
+	}
+	sort.Slice(res.Providers, func(i, j int) bool {
+		a, b := res.Providers[i], res.Providers[j]
+		if a.Events != b.Events {
+			return a.Events > b.Events
+		}
+		return a.GUID < b.GUID
+	})
+	return res
+}
+
+func clockName(c uint32) string {
+	switch c {
+	case 1:
+		return "QPC"
+	case 2:
+		return "system time"
+	case 3:
+		return "CPU cycle counter"
+	}
+	return "unknown (" + strconv.FormatUint(uint64(c), 10) + ")"
+}
+
+// windowsName names the Windows release for a version and build, as far as
+// the header tells (client and server share builds: both are named).
+func windowsName(major, minor uint8, build uint32) string {
+	switch {
+	case major == 6 && minor == 0:
+		return "Windows Vista / Server 2008"
+	case major == 6 && minor == 1:
+		return "Windows 7 / Server 2008 R2"
+	case major == 6 && minor == 2:
+		return "Windows 8 / Server 2012"
+	case major == 6 && minor == 3:
+		return "Windows 8.1 / Server 2012 R2"
+	case major == 10 && build >= 22000:
+		return "Windows 11 / Server 2022+"
+	case major == 10 && build == 20348:
+		return "Windows Server 2022"
+	case major == 10:
+		return "Windows 10 / Server 2016-2019"
+	}
+	if major == 0 && build == 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("Windows %d.%d", major, minor)
+}
+
+func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
+	if format == report.FormatJSON {
+		return writeJSON(w, res)
+	}
+	hdr := &report.Table{Title: "Trace header", Columns: []string{"field", "value"}}
+	tf := func(t time.Time) string {
+		if t.IsZero() || t.Year() < 1980 {
+			return ""
+		}
+		return t.Format(time.RFC3339Nano)
+	}
+	hdr.Add("file", res.File)
+	hdr.Add("os", fmt.Sprintf("%s (%d.%d build %d)", res.OS.Name, res.OS.Major, res.OS.Minor, res.OS.Build))
+	hdr.Add("pointer size", strconv.Itoa(res.PointerSize))
+	hdr.Add("cpus", strconv.FormatUint(uint64(res.CPUs), 10))
+	hdr.Add("clock", fmt.Sprintf("%s (frequency %d Hz)", res.ClockType, res.PerfFreq))
+	hdr.Add("start time", tf(res.StartTime))
+	hdr.Add("end time", tf(res.EndTime))
+	hdr.Add("boot time", tf(res.BootTime))
+	hdr.Add("time zone", fmt.Sprintf("%s (bias %d min)", res.TimeZone.StandardName, res.TimeZone.BiasMinutes))
+	hdr.Add("logger", res.LoggerName)
+	hdr.Add("log file name", res.LogFileName)
+	hdr.Add("log file mode", res.LogFileMode)
+	hdr.Add("buffer size", strconv.FormatUint(uint64(res.BufferSize), 10))
+	hdr.Add("buffers", fmt.Sprintf("%d read (%d compressed, %d skipped), %d written per header", res.Buffers, res.CompressedBuffers, res.SkippedBuffers, res.BuffersWritten))
+	hdr.Add("events", strconv.Itoa(res.Events))
+	hdr.Add("lost", fmt.Sprintf("%d events, %d buffers", res.EventsLost, res.BuffersLost))
+	if err := hdr.Render(w, format); err != nil {
+		return err
+	}
+	if format == report.FormatTable || format == report.FormatMarkdown {
+		fmt.Fprintln(w)
+	}
+	pt := &report.Table{Title: "Providers", Columns: []string{"provider", "guid", "events"}}
+	for _, p := range res.Providers {
+		pt.Add(p.Name, p.GUID, strconv.Itoa(p.Events))
+	}
+	return pt.Render(w, format)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/etlscope/etlscope/packet"
+)
+
+type pcapOptions struct {
+	out   string
+	force bool
+}
+
+func newPcapCmd(s *streams) *cobra.Command {
+	o := &pcapOptions{}
+	cmd := &cobra.Command{
+		Use:   "pcap FILE.etl -o OUT.pcapng",
+		Short: "Export the captured packets as pcapng for Wireshark (etl2pcapng replacement)",
+		Long: `pcap writes every packet of the trace (NDIS-PacketCapture or PktMon events) to a
+pcapng file: one interface per adapter and link type, nanosecond timestamps, the
+direction in the packet flags and the process id of the capturing event as a packet
+comment. It refuses to overwrite an existing file unless --force is given.
+Use "-o -" to write to standard output.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPcap(cmd.Context(), o, args[0], s)
+		},
+	}
+	cmd.Flags().StringVarP(&o.out, "output", "o", "", "pcapng file to write (required; - for stdout)")
+	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite an existing output file")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err error) {
+	var w io.Writer = s.Out
+	if o.out != "-" {
+		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+		if o.force {
+			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		}
+		fh, err := os.OpenFile(o.out, flags, 0o644)
+		if err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return usageError(fmt.Errorf("%s exists; use --force to overwrite it", o.out))
+			}
+			return usageError(err)
+		}
+		defer func() {
+			if cerr := fh.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}()
+		w = fh
+	}
+	pw := packet.NewPcapWriter(w, "etlscope")
+	frames, err := readPackets(ctx, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) }, pw.Write)
+	if err != nil {
+		return err
+	}
+	if err := pw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", o.out, err)
+	}
+	if frames == 0 {
+		fmt.Fprintln(s.Err, "note: no packets in this trace (capture with `netsh trace start ... capture=yes`); wrote an empty capture")
+	}
+	if o.out != "-" {
+		fmt.Fprintf(s.Err, "wrote %d packets to %s\n", pw.Packets(), o.out)
+	}
+	return nil
+}
