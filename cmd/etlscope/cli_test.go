@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
 	"github.com/etlscope/etlscope/internal/sharedtest"
-	"github.com/etlscope/etlscope/tlswire/tlstest"
 )
 
 // runCLI runs etlscope with args and returns exit code, stdout, stderr.
@@ -81,44 +77,30 @@ func TestInfoMatchesExpected(t *testing.T) {
 	}
 }
 
-var (
-	cliClient  = netip.MustParseAddrPort("10.0.0.5:50123")
-	cliServer  = netip.MustParseAddrPort("52.97.1.2:443")
-	powershell = nettrace.Proc{PID: 4321, TID: 77}
-)
-
-// hcwTrace writes a NetTrace-like file reproducing the HCW case on Windows
-// Server 2012: WinHTTP enables only SSL3|TLS1.0, the ClientHello offers TLS
-// 1.0, Office 365 answers with alert 70.
+// hcwTrace writes the HCW-on-Server-2012 scenario (see nettrace.HCW2012)
+// to a temporary NetTrace.etl.
 func hcwTrace(t *testing.T) string {
 	t.Helper()
-	b := nettrace.New(etltest.Options{Build: 9200})
-	conn := uint64(0x2a0f3e8)
-	b.DNSQueryDone(powershell, "outlook.office365.com", 1, 0, "52.97.1.2;")
-	b.TCPConnect(powershell, cliClient, cliServer, 0, 0xfeed, false)
-	b.WinHttpCredentials(powershell, 0x77, `CONTOSO\admin`, "Secret!")
-	b.WebIOACHStart(powershell, nettrace.ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1})
-	b.WebIOACHStop(powershell, nettrace.ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1, CredHigh: 1, CredLow: 2})
-	b.WebIOISCStart(powershell, nettrace.ISC{Connection: conn, HostName: "outlook.office365.com"})
-	cert := tlstest.SelfSigned(t, "outlook.office365.com")
-	res := tlstest.Handshake(t,
-		&tls.Config{ServerName: "outlook.office365.com", InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10},
-		&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	writes := []nettrace.Write{{Data: tlstest.Concat(res.Client)}, {FromServer: true, Data: tlstest.Concat(res.Server)}}
-	if err := b.TCPSession(nettrace.Session{Client: cliClient, Server: cliServer, Writes: writes, End: nettrace.EndServerFIN}); err != nil {
-		t.Fatal(err)
-	}
-	b.WebIOISCStop(powershell, nettrace.ISC{Connection: conn, HostName: "outlook.office365.com", Result: 0x80090326})
-	b.WinHttpAPI(powershell, 0x77, "WinHttpSendRequest", 11, 12175)
-	data, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "NetTrace.etl")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, nettrace.HCW2012(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestAnalyzeExitStatus(t *testing.T) {
+	code, out, errs := runCLI(t, "analyze", hcwTrace(t))
+	if code != exitTLSProblem || !strings.Contains(out, "TLS PROBLEM FOUND") || !strings.Contains(out, "KB3140245") {
+		t.Errorf("HCW trace: exit %d\n%s%s", code, out, errs)
+	}
+	healthy := filepath.Join(t.TempDir(), "ok.etl")
+	os.WriteFile(healthy, nettrace.Healthy(t), 0o644)
+	if code, out, errs := runCLI(t, "analyze", healthy, "-o", "json"); code != exitOK || !strings.Contains(out, `"severity": "ok"`) {
+		t.Errorf("healthy trace: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, _ := runCLI(t, "analyze", filepath.Join(t.TempDir(), "missing.etl")); code != exitBadInput {
+		t.Errorf("missing file: exit %d", code)
+	}
 }
 
 func TestEventsEnabledProtocolsFilter(t *testing.T) {

@@ -70,6 +70,7 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 // commandConstructors is the list of subcommand builders, in help order.
 // Each command file adds itself here (keep one line per command).
 var commandConstructors = []func(*streams) *cobra.Command{
+	newAnalyzeCmd,
 	newInfoCmd,
 	newEventsCmd,
 	newConversationsCmd,

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/report"
+)
+
+type analyzeOptions struct {
+	output string
+	redact bool
+}
+
+func newAnalyzeCmd(s *streams) *cobra.Command {
+	o := &analyzeOptions{}
+	cmd := &cobra.Command{
+		Use:   "analyze FILE.etl",
+		Short: "Diagnose TLS: enabled protocols, offered and negotiated versions, failures, fixes",
+		Long: `analyze answers in one screen which TLS versions each WinHTTP/WinINet client
+enabled (WebIO EnabledProtocols), what it offered and negotiated per connection
+(from the packet capture), what failed and why (alerts, SEC_E_* and WinHTTP errors,
+certificate validation), and how to fix it for the Windows build that wrote the trace:
+KB3140245, DefaultSecureProtocols in both WinHttp registry keys (ready-to-paste
+reg add lines), SCHANNEL TLS 1.2 client keys. When a provider the answer needs is
+missing from the trace, it says so instead of guessing.
+
+Exit status: 0 no TLS problem found, 3 a TLS problem found, 2 unreadable input,
+1 usage error.`,
+		Example: `  etlscope analyze NetTrace.etl
+  etlscope analyze NetTrace.etl --output html --redact > report.html`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAnalyze(cmd.Context(), o, args[0], s)
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
+	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names, IPs and user names with stable placeholders (ticket-safe)")
+	return cmd
+}
+
+func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams) error {
+	format, err := report.ParseFormat(o.output)
+	if err != nil {
+		return usageError(err)
+	}
+	f, err := etl.Open(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer f.Close()
+	var opts report.Options
+	name := path
+	if o.redact {
+		opts.Redact = report.NewRedactor()
+		name = "NetTrace.etl (name redacted)"
+	}
+	a, err := report.Analyze(ctx, f, name, opts)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", path, err))
+	}
+	if err := report.RenderAnalysis(s.Out, format, a); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if a.HasProblem() {
+		return &exitError{code: exitTLSProblem}
+	}
+	return nil
+}

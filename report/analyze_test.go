@@ -1,0 +1,186 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/internal/nettrace"
+)
+
+// scenarios are the acceptance fixtures of the diagnosis.
+var scenarios = []struct {
+	name      string
+	build     func(testing.TB) []byte
+	problem   bool
+	severity  []Severity // verdict severities in order
+	title     string     // words the first verdict's title must contain
+	fixNeeded string     // a fix line that must appear ("" = none)
+}{
+	{"hcw-2012", nettrace.HCW2012, true, []Severity{Problem, Problem}, "enabled SSL3.0|TLS1.0 only (EnabledProtocols 0xa0)", "KB3140245"},
+	{"healthy-tls12", nettrace.Healthy, false, []Severity{OK}, "No TLS problem found", ""},
+	{"cert-mismatch", nettrace.CertMismatch, true, []Severity{Problem}, "certificate validation failed", "subject and SAN"},
+	{"no-webio", nettrace.NoWebIO, false, []Severity{OK, Unknown}, "No TLS problem found", ""},
+}
+
+func analyzeBytes(t *testing.T, data []byte, red *Redactor) *Analysis {
+	t.Helper()
+	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(context.Background(), f, "NetTrace.etl", Options{Redact: red})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestAnalyzeScenarios(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			a := analyzeBytes(t, sc.build(t), nil)
+			if a.HasProblem() != sc.problem {
+				t.Errorf("HasProblem %v, want %v", a.HasProblem(), sc.problem)
+			}
+			var got []Severity
+			for _, v := range a.Verdicts {
+				got = append(got, v.Severity)
+			}
+			if len(got) != len(sc.severity) {
+				t.Fatalf("verdicts %v, want %v: %+v", got, sc.severity, a.Verdicts)
+			}
+			for i := range got {
+				if got[i] != sc.severity[i] {
+					t.Errorf("verdict %d: %s, want %s", i, got[i], sc.severity[i])
+				}
+			}
+			if !strings.Contains(a.Verdicts[0].Title, sc.title) {
+				t.Errorf("first verdict %q does not contain %q", a.Verdicts[0].Title, sc.title)
+			}
+			if len(a.Verdicts[0].Evidence) == 0 {
+				t.Error("first verdict has no evidence")
+			}
+			fixes := ""
+			for _, v := range a.Verdicts {
+				fixes += strings.Join(v.Fix, "\n")
+			}
+			if sc.fixNeeded != "" && !strings.Contains(fixes, sc.fixNeeded) {
+				t.Errorf("fix does not mention %q:\n%s", sc.fixNeeded, fixes)
+			}
+			if sc.fixNeeded == "" && strings.Contains(fixes, "DefaultSecureProtocols") {
+				t.Errorf("a healthy trace got the TLS 1.2 fix:\n%s", fixes)
+			}
+			for _, f := range Formats {
+				var buf bytes.Buffer
+				if err := RenderAnalysis(&buf, f, a); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "analyze-"+sc.name+"."+string(f), buf.Bytes())
+			}
+		})
+	}
+}
+
+// TestAnalyzeHCWDetails checks the fix for Windows Server 2012 in detail:
+// KB3140245, both registry keys, and no SCHANNEL change (TLS 1.2 is on in
+// the 2012 OS).
+func TestAnalyzeHCWDetails(t *testing.T) {
+	a := analyzeBytes(t, nettrace.HCW2012(t), nil)
+	fix := strings.Join(a.Verdicts[0].Fix, "\n")
+	for _, want := range []string{"KB3140245", `Internet Settings\WinHttp" /v DefaultSecureProtocols /t REG_DWORD /d 0x00000A80`, `Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"`} {
+		if !strings.Contains(fix, want) {
+			t.Errorf("fix lacks %q", want)
+		}
+	}
+	if strings.Contains(fix, "SCHANNEL") {
+		t.Error("Server 2012 needs no SCHANNEL change")
+	}
+	if !strings.Contains(a.Verdicts[1].Title, "alert 70 protocol_version by server") {
+		t.Errorf("second verdict: %s", a.Verdicts[1].Title)
+	}
+	// On Windows 7 the SCHANNEL TLS 1.2 client keys are part of the fix.
+	if f := strings.Join(TLS12Fix(ProfileForBuild(7601)), "\n"); !strings.Contains(f, `TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`) || !strings.Contains(f, "KB3140245") {
+		t.Errorf("Windows 7 fix:\n%s", f)
+	}
+	if f := strings.Join(TLS12Fix(ProfileForBuild(17763)), "\n"); strings.Contains(f, "KB3140245") {
+		t.Errorf("Windows 10 fix mentions KB3140245:\n%s", f)
+	}
+}
+
+func TestAnalyzeRedact(t *testing.T) {
+	a := analyzeBytes(t, nettrace.HCW2012(t), NewRedactor())
+	var buf bytes.Buffer
+	for _, f := range Formats {
+		if err := RenderAnalysis(&buf, f, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, secret := range []string{"outlook.office365.com", "52.97.1.2", "10.0.0.5", "CONTOSO", "Secret!"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("redacted report contains %q", secret)
+		}
+	}
+	if !strings.Contains(buf.String(), "host-1") || !strings.Contains(buf.String(), "ip-") {
+		t.Error("no placeholders in the redacted report")
+	}
+}
+
+// TestHTMLRendersInChromium opens the HTML report in headless Chromium and
+// checks the screenshot shows the red problem banner.
+func TestHTMLRendersInChromium(t *testing.T) {
+	browser := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("chromium not installed (apt-get install chromium): skipping the HTML screenshot check")
+	}
+	a := analyzeBytes(t, nettrace.HCW2012(t), nil)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	var buf bytes.Buffer
+	if err := RenderAnalysis(&buf, FormatHTML, a); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(page, buf.Bytes(), 0o644)
+	shot := filepath.Join(dir, "shot.png")
+	cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size=1200,900", "--screenshot="+shot, "file://"+page)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	fh, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The problem verdicts have a red left border (#c62828): find it.
+	red := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Min.X+200 && x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 > 180 && g>>8 < 70 && bl>>8 < 70 {
+				red++
+			}
+		}
+	}
+	if red < 50 {
+		t.Errorf("screenshot shows no red problem banner (%d red pixels)", red)
+	}
+}
