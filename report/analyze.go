@@ -95,6 +95,9 @@ func (a *Analysis) HasProblem() bool {
 // Options control Analyze.
 type Options struct {
 	Redact *Redactor // nil: no redaction
+	// Filter, when set, limits the decoded events the diagnosis uses
+	// (packets are always used).
+	Filter func(*decode.Decoded) bool
 }
 
 // interesting lists the providers whose events the diagnosis decodes.
@@ -159,8 +162,12 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 		if !interesting[ev.Provider] || ev.Kind != etl.KindEventHeader {
 			continue
 		}
+		d := z.dec.Decode(ev)
+		if opts.Filter != nil && !opts.Filter(d) {
+			continue
+		}
 		a.Providers[decode.ProviderName(ev.Provider)]++
-		z.event(z.dec.Decode(ev))
+		z.event(d)
 	}
 	z.finish()
 	return a, nil

@@ -7,12 +7,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/report"
 )
 
 type analyzeOptions struct {
 	output string
 	redact bool
+	filter string
 }
 
 func newAnalyzeCmd(s *streams) *cobra.Command {
@@ -38,6 +40,7 @@ Exit status: 0 no TLS problem found, 3 a TLS problem found, 2 unreadable input,
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
+	cmd.Flags().StringVarP(&o.filter, "filter", "f", "", "use only the events matching this filter expression (packets are always used)")
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names, IPs and user names with stable placeholders (ticket-safe)")
 	return cmd
 }
@@ -47,12 +50,19 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams)
 	if err != nil {
 		return usageError(err)
 	}
+	flt, err := compileFilter(o.filter)
+	if err != nil {
+		return err
+	}
 	f, err := etl.Open(path)
 	if err != nil {
 		return badInput(err)
 	}
 	defer f.Close()
 	var opts report.Options
+	if flt != nil {
+		opts.Filter = func(d *decode.Decoded) bool { return flt.Match(d) }
+	}
 	name := path
 	if o.redact {
 		opts.Redact = report.NewRedactor()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
 	"github.com/etlscope/etlscope/internal/sharedtest"
 )
@@ -98,6 +99,11 @@ func TestAnalyzeExitStatus(t *testing.T) {
 	if code, out, errs := runCLI(t, "analyze", healthy, "-o", "json"); code != exitOK || !strings.Contains(out, `"severity": "ok"`) {
 		t.Errorf("healthy trace: exit %d\n%s%s", code, out, errs)
 	}
+	// Filtering WebIO out leaves the packet verdict and says WebIO is missing.
+	code, out, _ = runCLI(t, "analyze", hcwTrace(t), "-f", `provider != "Microsoft-Windows-WebIO"`)
+	if code != exitTLSProblem || !strings.Contains(out, "unknown: provider Microsoft-Windows-WebIO not in trace") || strings.Contains(out, "EnabledProtocols 0xa0") {
+		t.Errorf("filtered analyze: exit %d\n%s", code, out)
+	}
 	if code, _, _ := runCLI(t, "analyze", filepath.Join(t.TempDir(), "missing.etl")); code != exitBadInput {
 		t.Errorf("missing file: exit %d", code)
 	}
@@ -127,6 +133,37 @@ func TestEventsEnabledProtocolsFilter(t *testing.T) {
 		if code != 0 || strings.Count(out, "0xa0 (SSL3.0") != 4 || !strings.Contains(out, "728") || !strings.Contains(out, "729") {
 			t.Errorf("%s: exit %d\n%s", format, code, out)
 		}
+	}
+}
+
+// TestFilterSelectsACHEvents is the acceptance test of the filter
+// language: the seed article's filter selects exactly WebIO 728/729/730.
+func TestFilterSelectsACHEvents(t *testing.T) {
+	b := nettrace.New(etltest.Options{Build: 9600})
+	p := nettrace.PowerShell
+	b.WebIOISCStart(p, nettrace.ISC{Connection: 1, HostName: "a.example"})
+	b.WebIOACHStart(p, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA80, Version: 1})
+	b.WebIOACHStop(p, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA80, Version: 1})
+	b.WebIOACHStop(p, nettrace.ACH{Connection: 2, EnabledProtocols: 0x2000, Version: 0, Result: 0x8009030E})
+	b.WebIOISCStop(p, nettrace.ISC{Connection: 1, HostName: "a.example", Result: 0x80090326})
+	b.WinHttpAPI(p, 1, "WinHttpOpen", 9, 0)
+	b.SchannelAlertReceived(p, nil, 70)
+	path := filepath.Join(t.TempDir(), "x.etl")
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, data, 0o644)
+	code, out, errs := runCLI(t, "events", path, "-f", `description.contains("EnabledProtocols")`, "-o", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		ids = append(ids, strings.Split(line, ",")[2])
+	}
+	if strings.Join(ids, " ") != "728 729 730" {
+		t.Errorf("selected ids %v, want 728 729 730", ids)
 	}
 }
 
