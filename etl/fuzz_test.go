@@ -2,10 +2,13 @@ package etl_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/internal/etltest"
+	"github.com/etlscope/etlscope/internal/sharedtest"
 )
 
 // FuzzFile feeds arbitrary bytes to the reader: no panic, only
@@ -16,6 +19,15 @@ func FuzzFile(f *testing.F) {
 	f.Add(writeFixture(f, etltest.Options{CPUs: 2, BufferSize: 1024}, 20))
 	f.Add(writeFixture(f, etltest.Options{CPUs: 2, BufferSize: 1024, PointerSize: 4}, 20))
 	f.Add(writeFixture(f, etltest.Options{CPUs: 3, BufferSize: 1024, Compress: true}, 30))
+	// The small real samples, read from ../shared at run time (they may not
+	// be copied into the project).
+	if dir := sharedtest.Dir(); dir != "" {
+		for _, name := range []string{"tiny-32bit-compressed-win10-10586.etl", "tracelogging-primitive-types-win10-19043.etl", "lxcore-win10-19041.etl", "selfdescribing-compressed-win11-22000.etl"} {
+			if b, err := os.ReadFile(filepath.Join(dir, "testdata", "etl", name)); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		drain(t, b)
 	})
