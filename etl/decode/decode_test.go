@@ -170,6 +170,9 @@ func TestRealTraceLogging(t *testing.T) {
 	}{
 		{"tracelogging-primitive-types-win10-19043.etl", "PrimitiveTypesTest: string_type=Mercury, boolean_type=0, char_type=77, int16_type=-51, int32_type=-102, uint16_type=51, uint32_type=102", 5},
 		{"amsi-tracelogging-win10-18362.etl", `AmsiScript: Engine=VBScript, Script=IWshShell3.Run("powershell.exe -nop -w 1 -enc RwBlAHQALQBBAGwAaQBhAHMA", "0", "true");`, 19},
+		{"selfdescribing-compressed-win11-22000.etl", "TestEvent: a.b=Hello, a.c=World!", 1},
+		// EventSource events with arrays of key/value structures.
+		{"dotnet-user-large-win10-19041.etl", "Message: Message=DiagnosticSource: Enabling 'SqlClientDiagnosticListener/Microsoft.Data.SqlClient.WriteCommandError'", 256},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -223,4 +226,76 @@ func FuzzDecode(f *testing.F) {
 			_ = d.Decode(ev).Description
 		}
 	})
+}
+
+// TestEmbeddedMetadata learns the TRACE_EVENT_INFO schemas that
+// KernelTraceControl embedded in merged-ktc-metadata and decodes the .NET
+// runtime events of the same capture (dotnet-user-large) with them: no
+// built-in schema or manifest knows those events.
+func TestEmbeddedMetadata(t *testing.T) {
+	dir := sharedtest.ETLDir(t)
+	d := decode.New()
+	for _, name := range []string{"merged-ktc-metadata-win10-19041.etl", "dotnet-user-large-win10-19041.etl"} {
+		f, err := etl.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, methodLoads := 0, 0
+		for ev, err := range f.Events(etl.ReadOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Observe(ev)
+			if ev.Provider != etl.MustParseGUID("e13c0d23-ccbc-4e12-931b-d9cc2eee27e4") {
+				continue
+			}
+			x := d.Decode(ev)
+			if x.EventName != "" {
+				named++
+				if x.Warning != "" {
+					t.Fatalf("event %d v%d: %s", ev.ID, ev.Version, x.Warning)
+				}
+			}
+			if ev.ID == 143 && ev.Version == 1 {
+				methodLoads++
+				if x.EventName != "CLRMethod/MethodLoadVerbose" || x.PropString("MethodName") == "" || x.PropString("MethodNamespace") == "" {
+					t.Fatalf("MethodLoadVerbose: %+v", x)
+				}
+			}
+		}
+		f.Close()
+		if name == "dotnet-user-large-win10-19041.etl" && (named < 5000 || methodLoads != 4875) {
+			t.Errorf("%d .NET events decoded from embedded metadata, %d MethodLoadVerbose (want 4875)", named, methodLoads)
+		}
+	}
+}
+
+func TestManifest(t *testing.T) {
+	const xml = `<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events">
+ <instrumentation><events>
+  <provider name="Contoso-Test" guid="{11111111-2222-3333-4444-555555555555}">
+   <events><event value="7" version="0" symbol="Hello" task="Greeting" template="T1" message="$(string.m1)"/></events>
+   <templates><template tid="T1">
+    <data name="Count" inType="win:UInt32"/>
+    <data name="Name" inType="win:UnicodeString"/>
+    <data name="Len" inType="win:UInt16"/>
+    <data name="Blob" inType="win:Binary" length="Len"/>
+   </template></templates>
+  </provider>
+ </events></instrumentation>
+ <localization><resources culture="en-US"><stringTable><string id="m1" value="Hello %2, count %1%n(blob %4)"/></stringTable></resources></localization>
+</instrumentationManifest>`
+	d := decode.New()
+	if err := d.LoadManifest(strings.NewReader(xml)); err != nil {
+		t.Fatal(err)
+	}
+	g := etl.MustParseGUID("11111111-2222-3333-4444-555555555555")
+	data := etltest.NewPayload(8).U32(3).UTF16Z("world").U16(2).Raw([]byte{0xab, 0xcd}).Bytes()
+	x := d.Decode(&etl.Event{Kind: etl.KindEventHeader, Provider: g, ID: 7, PointerSize: 8, UserData: data})
+	if x.ProviderName != "Contoso-Test" || x.EventName != "Hello" || x.Description != "Hello world, count 3 (blob abcd)" || x.Warning != "" {
+		t.Errorf("%+v", x)
+	}
+	if err := d.LoadManifest(strings.NewReader("<notamanifest/>")); err == nil {
+		t.Error("no error for a file without providers")
+	}
 }

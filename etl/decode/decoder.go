@@ -126,18 +126,20 @@ func (d *Decoded) Lookup(name string) (any, bool) {
 // metadata (TraceLogging provider names, the OS build) from the events it
 // sees.
 type Decoder struct {
-	schemas  map[schemaKey][]*schema
-	osBuild  uint32
-	tlNames  map[etl.GUID]string
-	props    []Property // reused
-	decoded  Decoded    // reused
-	manifest map[schemaKey][]*schema
-	names    map[etl.GUID]string
+	schemas    map[schemaKey][]*schema
+	osBuild    uint32
+	tlNames    map[etl.GUID]string
+	props      []Property // reused
+	decoded    Decoded    // reused
+	manifest   map[schemaKey][]*schema
+	names      map[etl.GUID]string
+	meta       map[metaKey]*schema // schemas embedded in the trace (TRACE_EVENT_INFO)
+	metaErrors int
 }
 
 // New returns a decoder with the built-in schemas.
 func New() *Decoder {
-	return &Decoder{schemas: builtinIndex, tlNames: map[etl.GUID]string{}, names: map[etl.GUID]string{}, manifest: map[schemaKey][]*schema{}}
+	return &Decoder{schemas: builtinIndex, tlNames: map[etl.GUID]string{}, names: map[etl.GUID]string{}, manifest: map[schemaKey][]*schema{}, meta: map[metaKey]*schema{}}
 }
 
 var builtinIndex = index(builtin)
@@ -152,6 +154,7 @@ func (d *Decoder) Observe(ev *etl.Event) {
 	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 && ev.Kind == etl.KindSystem && len(ev.UserData) >= 12 && d.osBuild == 0 {
 		d.osBuild = binary.LittleEndian.Uint32(ev.UserData[8:])
 	}
+	d.observeEventInfo(ev)
 	if tr, ok := ev.Ext(etl.ExtProvTraits); ok {
 		if _, known := d.tlNames[ev.Provider]; !known && len(tr) > 2 {
 			name, _, _ := strings.Cut(string(tr[2:]), "\x00")
@@ -186,6 +189,10 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 				return out
 			}
 		}
+		if s := d.metaSchema(ev); s != nil {
+			d.decodeSchema(out, ev, []*schema{s})
+			return out
+		}
 		k := schemaKey{ev.Provider, ev.ID}
 		cands := d.manifest[k]
 		if len(cands) == 0 {
@@ -193,6 +200,12 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 		}
 		if len(cands) > 0 {
 			d.decodeSchema(out, ev, cands)
+			return out
+		}
+	}
+	if ev.Kind == etl.KindFull || ev.Kind == etl.KindInstance {
+		if s := d.metaSchema(ev); s != nil {
+			d.decodeSchema(out, ev, []*schema{s})
 			return out
 		}
 	}
@@ -299,6 +312,27 @@ func render(msg string, props []Property, name string) string {
 	var b strings.Builder
 	for i := 0; i < len(msg); i++ {
 		c := msg[i]
+		// Message-file escapes: %n newline, %t tab, %% percent; line
+		// breaks become spaces so a description stays on one line.
+		if c == '%' && i+1 < len(msg) {
+			switch msg[i+1] {
+			case 'n', 't':
+				b.WriteByte(' ')
+				i++
+				continue
+			case '%':
+				b.WriteByte('%')
+				i++
+				continue
+			}
+		}
+		if c == '\r' {
+			continue
+		}
+		if c == '\n' {
+			b.WriteByte(' ')
+			continue
+		}
 		if c == '%' && i+1 < len(msg) && msg[i+1] >= '1' && msg[i+1] <= '9' {
 			j := i + 1
 			for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {

@@ -52,12 +52,15 @@ var typeNames = map[string]inType{
 
 // field is one property of a template.
 type field struct {
-	name   string
-	typ    inType
-	lenRef int // index of the length field for tBin/tSock/tCWStr/tCAStr
-	count  int // fixed array count (TraceLogging), 0 = scalar
-	vcount bool
-	mapper valueMap
+	name     string
+	typ      inType
+	lenRef   int // index of the length field for tBin/tSock/tCWStr/tCAStr
+	count    int // fixed array count, 0 = scalar
+	vcount   bool
+	countRef int     // index+1 of the field holding the array count, 0 = none
+	fixedLen int     // fixed byte (or character) length of a binary or string field
+	members  []field // the fields of a structure (TraceLogging); typ is 0
+	mapper   valueMap
 }
 
 // schema is the layout of one event (provider, id, version).
@@ -121,17 +124,56 @@ func parseFields(spec string) []field {
 func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Property, int, error) {
 	off := 0
 	base := len(props)
+	var small [32]Value
+	vals := small[:0] // last value of each field, by field index (for length and count references)
+	if len(fields) > len(small) {
+		vals = make([]Value, 0, len(fields))
+	}
 	for i, f := range fields {
-		if (f.vcount || f.count > 0) && (f.typ == tU8 || f.typ == tI8) {
-			// Byte arrays are one binary value.
-			n := f.count
-			if f.vcount {
-				if len(p)-off < 2 {
-					return props, off, fmt.Errorf("field %s: array count truncated", f.name)
-				}
-				n = int(binary.LittleEndian.Uint16(p[off:]))
-				off += 2
+		vals = append(vals, Value{})
+		n := 1
+		isArray := f.vcount || f.count > 0 || f.countRef > 0
+		switch {
+		case f.vcount:
+			if len(p)-off < 2 {
+				return props, off, fmt.Errorf("field %s: array count truncated", f.name)
 			}
+			n = int(binary.LittleEndian.Uint16(p[off:]))
+			off += 2
+		case f.countRef > 0:
+			u, ok := vals[f.countRef-1].Uint()
+			if !ok || u > uint64(len(p)) {
+				return props, off, fmt.Errorf("field %s: bad array count", f.name)
+			}
+			n = int(u)
+		case f.count > 0:
+			n = f.count
+		}
+		if f.members != nil {
+			for k := 0; k < n; k++ {
+				prefix := f.name + "."
+				if isArray {
+					prefix = fmt.Sprintf("%s[%d].", f.name, k)
+				}
+				start := len(props)
+				var used int
+				var err error
+				props, used, err = decodeFields(f.members, p[off:], ptrSize, props)
+				off += used
+				for j := start; j < len(props); j++ {
+					props[j].Name = prefix + props[j].Name
+				}
+				if err != nil {
+					return props, off, fmt.Errorf("field %s: %w", f.name, err)
+				}
+				if len(props)-base > 4096 {
+					return props, off, fmt.Errorf("too many values")
+				}
+			}
+			continue
+		}
+		if isArray && (f.typ == tU8 || f.typ == tI8) {
+			// Byte arrays are one binary value.
 			if len(p)-off < n {
 				return props, off, fmt.Errorf("field %s: %w", f.name, errTrunc)
 			}
@@ -139,24 +181,15 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 			off += n
 			continue
 		}
-		n := 1
-		if f.vcount {
-			if len(p)-off < 2 {
-				return props, off, fmt.Errorf("field %s: array count truncated", f.name)
-			}
-			n = int(binary.LittleEndian.Uint16(p[off:]))
-			off += 2
-		} else if f.count > 0 {
-			n = f.count
-		}
 		for k := 0; k < n; k++ {
-			v, used, err := decodeOne(f, p[off:], ptrSize, props[base:], i)
+			v, used, err := decodeOne(f, p[off:], ptrSize, vals)
 			if err != nil {
 				return props, off, fmt.Errorf("field %s: %w", f.name, err)
 			}
 			off += used
+			vals[i] = v
 			name := f.name
-			if f.vcount || f.count > 0 {
+			if isArray {
 				name = fmt.Sprintf("%s[%d]", f.name, k)
 			}
 			props = append(props, Property{Name: name, Value: v})
@@ -170,7 +203,7 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 
 var errTrunc = fmt.Errorf("payload truncated")
 
-func decodeOne(f field, p []byte, ptrSize int, prev []Property, index int) (Value, int, error) {
+func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error) {
 	le := binary.LittleEndian
 	need := func(n int) error {
 		if len(p) < n {
@@ -179,10 +212,13 @@ func decodeOne(f field, p []byte, ptrSize int, prev []Property, index int) (Valu
 		return nil
 	}
 	length := func() (int, error) {
-		if f.lenRef < 0 || f.lenRef >= len(prev) {
+		if f.lenRef < 0 && f.fixedLen > 0 {
+			return f.fixedLen, nil
+		}
+		if f.lenRef < 0 || f.lenRef >= len(vals) {
 			return 0, fmt.Errorf("no length field")
 		}
-		u, ok := prev[f.lenRef].Value.Uint()
+		u, ok := vals[f.lenRef].Uint()
 		if !ok || u > uint64(len(p)) && f.typ != tCWStr {
 			return 0, errTrunc
 		}

@@ -72,73 +72,75 @@ func parseTLMeta(m []byte) (*tlEvent, error) {
 	if ev.name, ok = cstr(); !ok {
 		return nil, errTLMeta
 	}
-	prefix := ""
-	structLeft := 0
-	for len(m) > 0 {
-		if len(ev.fields) >= maxTLFields {
+	total := 0
+	// readFields reads up to limit field descriptions (all that are left
+	// when limit < 0); struct members become the members of their struct.
+	var readFields func(limit, depth int) ([]field, error)
+	readFields = func(limit, depth int) ([]field, error) {
+		if depth > 8 {
 			return nil, errTLMeta
 		}
-		name, ok := cstr()
-		if !ok || len(m) < 1 {
-			return nil, errTLMeta
-		}
-		in := m[0]
-		m = m[1:]
-		var out uint8
-		if in&tlChain != 0 {
-			if len(m) < 1 {
+		var fields []field
+		for len(m) > 0 && (limit < 0 || len(fields) < limit) {
+			if total++; total > maxTLFields {
 				return nil, errTLMeta
 			}
-			out = m[0]
+			name, ok := cstr()
+			if !ok || len(m) < 1 {
+				return nil, errTLMeta
+			}
+			in := m[0]
 			m = m[1:]
-			for o := out; o&tlChain != 0; { // out-type extension bytes
+			var out uint8
+			if in&tlChain != 0 {
 				if len(m) < 1 {
 					return nil, errTLMeta
 				}
-				o = m[0]
+				out = m[0]
 				m = m[1:]
+				for o := out; o&tlChain != 0; { // out-type extension bytes
+					if len(m) < 1 {
+						return nil, errTLMeta
+					}
+					o = m[0]
+					m = m[1:]
+				}
 			}
+			count := 0
+			switch in & tlCountMask {
+			case tlCcount:
+				if len(m) < 2 {
+					return nil, errTLMeta
+				}
+				count = int(binary.LittleEndian.Uint16(m))
+				m = m[2:]
+			case tlCustom:
+				return nil, fmt.Errorf("decode: TraceLogging custom field %q not supported", name)
+			}
+			f := field{name: name, lenRef: -1, count: count, vcount: in&tlCountMask == tlVcount}
+			if in&tlTypeMask == tlStruct {
+				members, err := readFields(int(out&^tlChain), depth+1)
+				if err != nil {
+					return nil, err
+				}
+				f.members = members
+				fields = append(fields, f)
+				continue
+			}
+			t, ok := tlTypes[in&tlTypeMask]
+			if !ok {
+				return nil, fmt.Errorf("decode: TraceLogging in-type %d of %q not supported", in&tlTypeMask, name)
+			}
+			f.typ = t
+			fields = append(fields, f)
 		}
-		count := 0
-		switch in & tlCountMask {
-		case tlCcount:
-			if len(m) < 2 {
-				return nil, errTLMeta
-			}
-			count = int(binary.LittleEndian.Uint16(m))
-			m = m[2:]
-		case tlCustom:
-			if len(m) < 2 {
-				return nil, errTLMeta
-			}
-			n := int(binary.LittleEndian.Uint16(m))
-			if len(m) < 2+n {
-				return nil, errTLMeta
-			}
-			m = m[2+n:]
-			return nil, fmt.Errorf("decode: TraceLogging custom field %q not supported", name)
-		}
-		full := prefix + name
-		if in&tlTypeMask == tlStruct {
-			if in&tlCountMask != 0 {
-				return nil, fmt.Errorf("decode: TraceLogging arrays of structs (%q) not supported", name)
-			}
-			prefix = full + "."
-			structLeft = int(out &^ tlChain)
-			continue
-		}
-		t, ok := tlTypes[in&tlTypeMask]
-		if !ok {
-			return nil, fmt.Errorf("decode: TraceLogging in-type %d of %q not supported", in&tlTypeMask, name)
-		}
-		ev.fields = append(ev.fields, field{name: full, typ: t, lenRef: -1, count: count, vcount: in&tlCountMask == tlVcount})
-		if structLeft > 0 {
-			structLeft--
-			if structLeft == 0 {
-				prefix = ""
-			}
-		}
+		return fields, nil
 	}
+	fields, err := readFields(-1, 0)
+	if err != nil {
+		return nil, err
+	}
+	ev.fields = fields
 	return ev, nil
 }
 
