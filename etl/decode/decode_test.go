@@ -225,6 +225,13 @@ func FuzzDecode(f *testing.F) {
 			ev.Extended = []etl.ExtendedItem{{Type: etl.ExtEventSchemaTL, Data: data}}
 			_ = d.Decode(ev).Description
 		}
+		// And as an embedded TRACE_EVENT_INFO, then an event it describes.
+		meta := &etl.Event{Kind: etl.KindFull, Provider: etl.MustParseGUID("bbccf6c1-6cd1-48c4-80ff-839482e37671"), Opcode: 32, UserData: data}
+		d.Observe(meta)
+		if len(data) >= 36 {
+			ev := &etl.Event{Kind: etl.KindEventHeader, Provider: etl.GUIDFromBytes(data), ID: uint16(data[32]) | uint16(data[33])<<8, Version: data[34], PointerSize: ps, UserData: data}
+			_ = d.Decode(ev).Description
+		}
 	})
 }
 
