@@ -153,13 +153,14 @@ func (x *Extractor) addNDIS(ev *etl.Event) (*Frame, error) {
 	frag := p[ndisFragmentHeader : ndisFragmentHeader+int(size)]
 	kw := ev.Keywords
 	start, end := kw&kwPacketStart != 0, kw&kwPacketEnd != 0
-	if !start && !end {
-		// Neither flag: a capture that does not mark fragments; one event
-		// is one frame.
-		start, end = true, true
-	}
 	key := uint32(ev.CPU)
 	f := x.pending[key]
+	if !start && !end && f == nil {
+		// Neither flag and nothing pending: a capture that does not mark
+		// fragments; one event is one frame. (With a frame pending, it is
+		// a middle fragment.)
+		start, end = true, true
+	}
 	if start {
 		if f != nil {
 			// A new frame starts before the previous one ended: emit what

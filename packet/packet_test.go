@@ -3,7 +3,13 @@ package packet_test
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -158,5 +164,86 @@ func TestConversations(t *testing.T) {
 	}
 	if n != len(frames) || n != pw.Packets() {
 		t.Errorf("pcapng has %d packets, want %d", n, len(frames))
+	}
+}
+
+// TestPcapngWithTshark exports the scenarios and reads them back with
+// Wireshark's tshark: the same number of packets, and for every ServerHello
+// the version tshark decodes equals the one the tracker negotiated.
+func TestPcapngWithTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (apt-get install tshark): skipping the Wireshark cross-check")
+	}
+	data := buildTrace(t, scenarios)
+	f, err := etl.NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := packet.NewExtractor()
+	tr := packet.NewTracker()
+	out := filepath.Join(t.TempDir(), "x.pcapng")
+	fh, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := packet.NewPcapWriter(fh, "etlscope test")
+	for ev, err := range f.Events(etl.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr, _ := x.Add(ev); fr != nil {
+			tr.Add(fr)
+			if err := pw.Write(fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := pw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	cmd := exec.Command(tshark, "-r", out, "-T", "fields", "-E", "separator=;", "-e", "tcp.dstport", "-e", "tls.handshake.type",
+		"-e", "tls.handshake.extensions.supported_version", "-e", "tls.handshake.version")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != pw.Packets() {
+		t.Errorf("tshark read %d packets, we wrote %d", len(lines), pw.Packets())
+	}
+	want := map[string]string{}
+	for _, c := range tr.Conversations() {
+		if v := c.NegotiatedVersion(); v != 0 {
+			want[strconv.Itoa(int(c.Client.Port()))] = fmt.Sprintf("0x%04x", uint16(v))
+		}
+	}
+	got := map[string]string{}
+	for _, l := range lines {
+		col := strings.Split(l, ";")
+		if len(col) < 4 || !strings.Contains(col[1], "2") {
+			continue
+		}
+		types := strings.Split(col[1], ",")
+		for i, ty := range types {
+			if ty != "2" {
+				continue
+			}
+			v := strings.Split(col[3], ",")[min(i, len(strings.Split(col[3], ","))-1)]
+			if col[2] != "" { // supported_versions wins (TLS 1.3)
+				v = col[2]
+			}
+			got[col[0]] = v
+		}
+	}
+	if len(want) != 3 {
+		t.Fatalf("%d negotiated conversations, want 3", len(want))
+	}
+	for port, v := range want {
+		if got[port] != v {
+			t.Errorf("client port %s: tshark says %q, tracker %q", port, got[port], v)
+		}
 	}
 }
