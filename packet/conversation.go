@@ -130,7 +130,8 @@ type Conversation struct {
 	NotTLS        bool
 	AppData       [3]bool // application data seen from client / server
 
-	half [3]*halfStream
+	half     [3]*halfStream
+	released bool // the handshake is decided: byte streams no longer followed
 }
 
 // Key returns the connection's client → server text, e.g.
@@ -317,6 +318,20 @@ func flagsOf(s *Segment) uint8 {
 func (c *Conversation) add(s *Segment) {
 	f := s.Frame
 	side := c.side(s)
+	if c.released {
+		c.Frames++
+		if f.Time.After(c.LastSeen) {
+			c.LastSeen = f.Time
+		}
+		if s.RST && c.ResetBy == SideNone {
+			c.ResetBy, c.ResetAt = side, f.Time
+		}
+		if s.FIN && c.FinBy == SideNone {
+			c.FinBy, c.FinAt = side, f.Time
+		}
+		c.Bytes[side] += len(s.Payload)
+		return
+	}
 	h := c.half[side]
 	if h == nil {
 		h = &halfStream{tls: tlswire.NewStream(tlsBuffer)}
@@ -342,6 +357,7 @@ func (c *Conversation) add(s *Segment) {
 	}
 	if s.RST && c.ResetBy == SideNone {
 		c.ResetBy, c.ResetAt = side, f.Time
+		c.release()
 	}
 	if len(s.Payload) > 0 {
 		c.Bytes[side] += len(s.Payload)
@@ -402,6 +418,9 @@ func (c *Conversation) reassemble(side Side, h *halfStream, seq uint32, data []b
 
 func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time) {
 	h.next += uint32(len(data))
+	if h.stopped || h.tls == nil {
+		return
+	}
 	if h.fed >= maxStreamBytes {
 		h.stopped = true
 		return
@@ -423,7 +442,7 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 				c.ServerHello, c.ServerHelloAt = m.ServerHello, at
 				if m.ServerHello.SelectedVersion >= tlswire.Version(0x0304) && !m.ServerHello.HelloRetryRequest {
 					for _, hs := range c.half {
-						if hs != nil {
+						if hs != nil && hs.tls != nil {
 							hs.tls.SetEncrypted()
 						}
 					}
@@ -440,6 +459,25 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 			h.stopped = true
 		}
 	}
+	// Once the handshake is decided, nothing more is needed from this
+	// connection's byte streams: free them (memory stays flat on big
+	// captures).
+	if c.NotTLS || (c.AppData[Client] && c.AppData[Server]) || (len(c.Alerts) > 0 && c.ServerHello == nil) {
+		c.release()
+	}
+}
+
+// release drops the reassembly state of both directions.
+func (c *Conversation) release() {
+	for i, h := range c.half {
+		if h != nil {
+			h.stopped = true
+			h.tls = nil
+			h.ooo = nil
+			c.half[i] = nil
+		}
+	}
+	c.released = true
 }
 
 // swap exchanges the client and server roles (a ClientHello proved the

@@ -99,9 +99,16 @@ type Frame struct {
 	Miniport  uint32 // MiniportIfIndex (NDIS)
 	LinkType  layers.LinkType
 	Direction Direction
-	Truncated bool // the capture kept only the start of the frame
-	OrigLen   int  // original length when known (PktMon), else len(Data)
-	Data      []byte
+	Truncated bool   // the capture kept only the start of the frame
+	OrigLen   int    // original length when known (PktMon), else len(Data)
+	Data      []byte // may alias the event's payload: valid until the next Add (Clone to keep)
+}
+
+// Clone returns a copy of f that owns its data.
+func (f *Frame) Clone() *Frame {
+	c := *f
+	c.Data = append([]byte(nil), f.Data...)
+	return &c
 }
 
 // Extractor turns packet events into frames. It keeps the state needed to
@@ -122,7 +129,8 @@ func IsPacketEvent(ev *etl.Event) bool {
 
 // Add consumes one event. It returns a complete frame when the event
 // completes one, nil otherwise (events that carry no packet, or the first
-// fragments of a multi-event frame). The frame owns its data.
+// fragments of a multi-event frame). The frame's data may alias the event:
+// it is valid until the next event is read; Clone it to keep it.
 func (x *Extractor) Add(ev *etl.Event) (*Frame, error) {
 	if ev.Kind != etl.KindEventHeader {
 		return nil, nil
@@ -180,7 +188,11 @@ func (x *Extractor) addNDIS(ev *etl.Event) (*Frame, error) {
 		delete(x.pending, key)
 		return nil, fmt.Errorf("packet: NDIS event at offset %#x: frame larger than %d bytes", ev.Offset, MaxFrameSize)
 	}
-	f.Data = append(f.Data, frag...)
+	if start && end && f.LinkType != layers.LinkTypeIEEE802_11 {
+		f.Data = frag // a whole frame in one event: no copy
+	} else {
+		f.Data = append(f.Data, frag...)
+	}
 	if kw&kwPacketTruncated != 0 {
 		f.Truncated = true
 	}
@@ -252,7 +264,7 @@ func addPktMon(ev *etl.Event) (*Frame, error) {
 	}
 	f := &Frame{
 		Time: ev.Time, Offset: ev.Offset, PID: ev.PID, TID: ev.TID, Source: SourcePktMon,
-		Interface: uint32(component), Data: append([]byte(nil), p[pktmonHeaderSize:pktmonHeaderSize+logged]...),
+		Interface: uint32(component), Data: p[pktmonHeaderSize : pktmonHeaderSize+logged],
 		OrigLen: orig, Truncated: orig > logged,
 	}
 	// DirTag: 1 inbound (Rx), 2 outbound (Tx). Believed, from pktmon's

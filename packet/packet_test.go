@@ -107,7 +107,7 @@ func TestConversations(t *testing.T) {
 			t.Fatal(err)
 		}
 		if fr != nil {
-			frames = append(frames, fr)
+			frames = append(frames, fr.Clone())
 			tr.Add(fr)
 		}
 	}

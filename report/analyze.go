@@ -41,6 +41,7 @@ type Verdict struct {
 	Evidence []Evidence `json:"evidence,omitempty"`
 	Fix      []string   `json:"fix,omitempty"`
 	Believed string     `json:"believed,omitempty"` // which believed (unverified) fact the verdict rests on
+	count    int        // connections grouped into this verdict
 }
 
 // ProcessTLS is what one process's WinHTTP/WebIO stack did.
@@ -77,9 +78,12 @@ type Analysis struct {
 	Providers   map[string]int  `json:"providers"` // event counts of the providers the diagnosis uses
 	Packets     int             `json:"packets"`
 	Processes   []*ProcessTLS   `json:"processes"`
-	Connections []ConnectionTLS `json:"connections"`
-	Verdicts    []Verdict       `json:"verdicts"`
-	Warnings    []string        `json:"warnings,omitempty"`
+	Connections []ConnectionTLS `json:"connections"` // failed ones first; at most MaxConnections
+	// ConnectionsTotal counts all TLS connections, also those beyond
+	// MaxConnections.
+	ConnectionsTotal int       `json:"connections_total"`
+	Verdicts         []Verdict `json:"verdicts"`
+	Warnings         []string  `json:"warnings,omitempty"`
 }
 
 // HasProblem reports whether any verdict is a problem.
@@ -107,6 +111,10 @@ var interesting = map[etl.GUID]bool{
 }
 
 const maxEvidence = 12
+
+// MaxConnections bounds the connections an Analysis lists (failed ones
+// are kept first); ConnectionsTotal has the full count.
+const MaxConnections = 5000
 
 // analyzer accumulates state while the events stream by.
 type analyzer struct {
@@ -307,12 +315,21 @@ func (z *analyzer) finish() {
 		a.Processes = []*ProcessTLS{}
 	}
 	convs := z.tr.Conversations()
-	for _, c := range convs {
-		if c.ClientHello == nil && c.ServerHello == nil && !c.Outcome().Failed() {
-			continue // not a TLS connection
+	for pass := 0; pass < 2; pass++ {
+		for _, c := range convs {
+			if c.ClientHello == nil && c.ServerHello == nil && !c.Outcome().Failed() {
+				continue // not a TLS connection
+			}
+			if c.Outcome().Failed() != (pass == 0) {
+				continue
+			}
+			a.ConnectionsTotal++
+			if len(a.Connections) < MaxConnections {
+				a.Connections = append(a.Connections, z.connection(c))
+			}
 		}
-		a.Connections = append(a.Connections, z.connection(c))
 	}
+	sort.SliceStable(a.Connections, func(i, j int) bool { return a.Connections[i].FirstSeen.Before(a.Connections[j].FirstSeen) })
 	if a.Connections == nil {
 		a.Connections = []ConnectionTLS{}
 	}
@@ -340,37 +357,62 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 	have := func(name string) bool { return a.Providers[name] > 0 }
 	fix := TLS12Fix(a.OS)
 
-	// 1. EnabledProtocols without TLS 1.2.
+	// 1. EnabledProtocols without TLS 1.2: one verdict per mask, naming
+	// the processes that used it.
+	var masks []uint32
+	who := map[uint32][]string{}
 	for _, p := range a.Processes {
 		for _, m := range p.EnabledProtocols {
 			if m == 0 || m&0x800 != 0 {
 				continue
 			}
-			who := fmt.Sprintf("PID %d", p.PID)
+			if _, ok := who[m]; !ok {
+				masks = append(masks, m)
+			}
+			name := fmt.Sprintf("PID %d", p.PID)
 			if p.Name != "" {
-				who += " (" + p.Name + ")"
+				name += " (" + p.Name + ")"
 			}
-			v := Verdict{
-				Severity: Problem,
-				Title:    fmt.Sprintf("WinHTTP in %s enabled %s only (EnabledProtocols %#x): TLS 1.2 is off", who, tlsNames(m), m),
-				Detail: fmt.Sprintf("Office 365 and most current services accept only TLS 1.2 or later. On %s (build %d) the WinHTTP default is %s.",
-					a.OS.Name, a.OS.Build, a.OS.WinHTTPDefaultTLS),
-				Evidence: filterEvidence(z.ach, fmt.Sprintf("EnabledProtocols %#x", m)),
-				Fix:      fix,
-			}
-			a.Verdicts = append(a.Verdicts, v)
-			break
+			who[m] = append(who[m], name)
 		}
 	}
-	// 2. Failed handshakes on the wire.
+	for _, m := range masks {
+		procs := who[m]
+		list := strings.Join(procs, ", ")
+		if len(procs) > 5 {
+			list = fmt.Sprintf("%s and %d more processes", strings.Join(procs[:5], ", "), len(procs)-5)
+		}
+		a.Verdicts = append(a.Verdicts, Verdict{
+			Severity: Problem,
+			Title:    fmt.Sprintf("WinHTTP in %s enabled %s only (EnabledProtocols %#x): TLS 1.2 is off", list, tlsNames(m), m),
+			Detail: fmt.Sprintf("Office 365 and most current services accept only TLS 1.2 or later. On %s (build %d) the WinHTTP default is %s.",
+				a.OS.Name, a.OS.Build, a.OS.WinHTTPDefaultTLS),
+			Evidence: filterEvidence(z.ach, fmt.Sprintf("EnabledProtocols %#x", m)),
+			Fix:      fix,
+		})
+	}
+	// 2. Failed handshakes on the wire, one verdict per server, outcome and
+	// client version (a retrying client fails the same way many times).
+	type failKey struct {
+		target, outcome string
+		max             tlswire.Version
+	}
+	groups := map[failKey]int{}
 	for _, c := range convs {
 		o := c.Outcome()
 		if !o.Failed() || c.ClientHello == nil {
 			continue
 		}
 		ct := z.connection(c)
-		v := Verdict{Severity: Problem, Title: fmt.Sprintf("TLS handshake with %s (%s) failed: %s", orDash(ct.SNI), ct.Server, o)}
 		max := c.ClientHello.MaxVersion()
+		k := failKey{orDash(ct.SNI) + " (" + ct.Server + ")", o.String(), max}
+		if i, ok := groups[k]; ok {
+			v := &a.Verdicts[i]
+			v.count++
+			v.Title = fmt.Sprintf("TLS handshake with %s failed %d times: %s", k.target, v.count, k.outcome)
+			continue
+		}
+		v := Verdict{Severity: Problem, Title: fmt.Sprintf("TLS handshake with %s failed: %s", k.target, k.outcome), count: 1}
 		switch {
 		case o.Kind == packet.OutcomeAlert && o.Alert == 70:
 			v.Detail = fmt.Sprintf("The server refused the protocol version: the client offered at most %s.", max)
@@ -395,7 +437,11 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 		if c.ResetBy != packet.SideNone {
 			v.Evidence = append(v.Evidence, Evidence{Time: c.ResetAt, Source: "packet", Text: "TCP reset by " + c.ResetBy.String()})
 		}
+		groups[k] = len(a.Verdicts)
 		a.Verdicts = append(a.Verdicts, v)
+		if len(groups) >= 50 {
+			break
+		}
 	}
 	// 3. Certificate validation failures.
 	if len(z.certFail) > 0 {

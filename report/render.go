@@ -79,10 +79,26 @@ func processTable(a *Analysis) *Table {
 	return t
 }
 
+// maxConnectionRows bounds the connection table of the human-readable
+// formats; JSON lists every connection.
+const maxConnectionRows = 200
+
 func connectionTable(a *Analysis) *Table {
 	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"}}
-	for _, c := range a.Connections {
-		t.Add(ts(c.FirstSeen), c.Client, c.Server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
+	// Failed connections first, then the others, up to the limit.
+	n := 0
+	for pass := 0; pass < 2; pass++ {
+		for _, c := range a.Connections {
+			if c.Failed != (pass == 0) {
+				continue
+			}
+			if n == maxConnectionRows {
+				t.Title = fmt.Sprintf("TLS connections (packets; %d of %d shown, failed first; --output json lists up to %d)", maxConnectionRows, a.ConnectionsTotal, MaxConnections)
+				return t
+			}
+			t.Add(ts(c.FirstSeen), c.Client, c.Server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
+			n++
+		}
 	}
 	return t
 }
