@@ -76,3 +76,7 @@ func TLS12Fix(p OSProfile) []string {
 		"If the application sets WINHTTP_OPTION_SECURE_PROTOCOLS itself, DefaultSecureProtocols does not apply: update or configure the application.")
 	return steps
 }
+
+// ProtocolNamesClient names an SP_PROT / WinHTTP protocol mask, e.g.
+// 0xA80 → "TLS1.0|TLS1.1|TLS1.2".
+func ProtocolNamesClient(mask uint32) string { return tlsNames(mask) }

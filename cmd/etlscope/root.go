@@ -75,6 +75,9 @@ var commandConstructors = []func(*streams) *cobra.Command{
 	newEventsCmd,
 	newConversationsCmd,
 	newPcapCmd,
+	newCaptureCmd,
+	newDoctorCmd,
+	newWatchCmd,
 }
 
 func commands(s *streams) []*cobra.Command {

@@ -1,5 +1,0 @@
-//go:build windows && cgo
-
-package deps
-
-import _ "github.com/Velocidex/etw"

@@ -1,0 +1,20 @@
+//go:build !windows
+
+package trace
+
+// LocalSystem is the System of this machine; off Windows it refuses.
+type LocalSystem struct{}
+
+// IsElevated returns ErrNotWindows.
+func (LocalSystem) IsElevated() (bool, error) { return false, ErrNotWindows }
+
+// OSBuild returns ErrNotWindows.
+func (LocalSystem) OSBuild() (uint32, error) { return 0, ErrNotWindows }
+
+// LocalRegistry is the registry of this machine; off Windows it refuses.
+type LocalRegistry struct{}
+
+// DWORD returns ErrNotWindows.
+func (LocalRegistry) DWORD(root, path, name string) (uint32, bool, error) {
+	return 0, false, ErrNotWindows
+}
