@@ -292,11 +292,7 @@ func (f *File) fileOrder(yield func(*Event, error) bool) {
 	ev := &Event{}
 	for bi, err := range f.Buffers() {
 		if err != nil {
-			if !yield(nil, err) {
-				return
-			}
-			var fe *FormatError
-			if !errors.As(err, &fe) {
+			if !passOn(err, yield) {
 				return
 			}
 			continue
@@ -305,6 +301,16 @@ func (f *File) fileOrder(yield func(*Event, error) bool) {
 			return
 		}
 	}
+}
+
+// passOn yields a buffer-level error and reports whether the iteration
+// can go on (format problems are recovered from, I/O errors are not).
+func passOn(err error, yield func(*Event, error) bool) bool {
+	if !yield(nil, err) {
+		return false
+	}
+	var fe *FormatError
+	return errors.As(err, &fe)
 }
 
 // emitBuffer yields every record of one buffer. It returns false when the
@@ -410,11 +416,7 @@ func (f *File) merged(yield func(*Event, error) bool) {
 	total := 0
 	for bi, err := range f.Buffers() {
 		if err != nil {
-			if !yield(nil, err) {
-				return
-			}
-			var fe *FormatError
-			if !errors.As(err, &fe) {
+			if !passOn(err, yield) {
 				return
 			}
 			continue

@@ -144,28 +144,12 @@ func decodeRecord(ev *Event, p []byte) string {
 	case typeFull32, typeFull64:
 		ev.Kind = KindFull
 		ev.PointerSize = ptrSize(typ == typeFull64)
-		ev.Flags = FlagClassicHeader
-		ev.Opcode, ev.Level = p[4], p[5]
-		ev.Version = uint8(le.Uint16(p[6:]))
-		ev.TID = le.Uint32(p[8:])
-		ev.PID = le.Uint32(p[12:])
-		ev.Timestamp = int64(le.Uint64(p[16:]))
-		ev.Provider = GUIDFromBytes(p[24:40])
-		ev.KernelTime = le.Uint32(p[40:])
-		ev.UserTime = le.Uint32(p[44:])
+		classicHeader(ev, p)
 		ev.UserData = p[fullHeaderSize:]
 	case typeInstance32, typeInstance64:
 		ev.Kind = KindInstance
 		ev.PointerSize = ptrSize(typ == typeInstance64)
-		ev.Flags = FlagClassicHeader
-		ev.Opcode, ev.Level = p[4], p[5]
-		ev.Version = uint8(le.Uint16(p[6:]))
-		ev.TID = le.Uint32(p[8:])
-		ev.PID = le.Uint32(p[12:])
-		ev.Timestamp = int64(le.Uint64(p[16:]))
-		ev.Provider = GUIDFromBytes(p[24:40])
-		ev.KernelTime = le.Uint32(p[40:])
-		ev.UserTime = le.Uint32(p[44:])
+		classicHeader(ev, p)
 		ev.InstanceID = le.Uint32(p[48:])
 		ev.ParentInstanceID = le.Uint32(p[52:])
 		ev.ParentGUID = GUIDFromBytes(p[56:72])
@@ -269,6 +253,21 @@ func decodeRecord(ev *Event, p []byte) string {
 		ev.UserData = p[8:]
 	}
 	return ""
+}
+
+// classicHeader decodes the EVENT_TRACE_HEADER fields that FULL_HEADER
+// and INSTANCE records share (the first 48 bytes).
+func classicHeader(ev *Event, p []byte) {
+	le := binary.LittleEndian
+	ev.Flags = FlagClassicHeader
+	ev.Opcode, ev.Level = p[4], p[5]
+	ev.Version = uint8(le.Uint16(p[6:]))
+	ev.TID = le.Uint32(p[8:])
+	ev.PID = le.Uint32(p[12:])
+	ev.Timestamp = int64(le.Uint64(p[16:]))
+	ev.Provider = GUIDFromBytes(p[24:40])
+	ev.KernelTime = le.Uint32(p[40:])
+	ev.UserTime = le.Uint32(p[44:])
 }
 
 func ptrSize(is64 bool) int {

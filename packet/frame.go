@@ -19,12 +19,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
 )
 
 // Provider GUIDs of the packet sources.
 var (
-	NDISPacketCapture = etl.MustParseGUID("2ed6006e-4729-4609-b423-3ee7bcd678ef")
-	PktMon            = etl.MustParseGUID("4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac")
+	NDISPacketCapture = decode.NDISCapture
+	PktMon            = decode.PktMon
 )
 
 // NDIS-PacketCapture event ids and keywords (providers.md §2.9, verified).

@@ -30,11 +30,16 @@ func (r *Redactor) Host(h string) string {
 	if a, err := netip.ParseAddr(h); err == nil {
 		return r.Addr(a)
 	}
-	k := strings.ToLower(h)
-	p, ok := r.hosts[k]
+	return placeholder(r.hosts, "host", strings.ToLower(h))
+}
+
+// placeholder returns the stable placeholder of key in m, numbering new
+// keys in order of appearance.
+func placeholder[K comparable](m map[K]string, prefix string, key K) string {
+	p, ok := m[key]
 	if !ok {
-		p = fmt.Sprintf("host-%d", len(r.hosts)+1)
-		r.hosts[k] = p
+		p = fmt.Sprintf("%s-%d", prefix, len(m)+1)
+		m[key] = p
 	}
 	return p
 }
@@ -44,13 +49,7 @@ func (r *Redactor) Addr(a netip.Addr) string {
 	if r == nil || !a.IsValid() {
 		return a.String()
 	}
-	a = a.Unmap()
-	p, ok := r.ips[a]
-	if !ok {
-		p = fmt.Sprintf("ip-%d", len(r.ips)+1)
-		r.ips[a] = p
-	}
-	return p
+	return placeholder(r.ips, "ip", a.Unmap())
 }
 
 // AddrPort redacts the address and keeps the port.
@@ -66,13 +65,7 @@ func (r *Redactor) User(u string) string {
 	if r == nil || u == "" {
 		return u
 	}
-	k := strings.ToLower(u)
-	p, ok := r.users[k]
-	if !ok {
-		p = fmt.Sprintf("user-%d", len(r.users)+1)
-		r.users[k] = p
-	}
-	return p
+	return placeholder(r.users, "user", strings.ToLower(u))
 }
 
 var (

@@ -134,17 +134,26 @@ type Alert struct {
 
 var errShort = errors.New("tlswire: message truncated")
 
-// ParseClientHello parses a handshake message (starting at the type byte)
-// holding a ClientHello.
-func ParseClientHello(msg []byte) (*ClientHello, error) {
+// handshakeBody returns the body of a handshake message of type want.
+func handshakeBody(msg []byte, want uint8, name string) (cryptobyte.String, error) {
 	s := cryptobyte.String(msg)
 	var typ uint8
 	var body cryptobyte.String
 	if !s.ReadUint8(&typ) || !s.ReadUint24LengthPrefixed(&body) {
 		return nil, errShort
 	}
-	if typ != hsClientHello {
-		return nil, fmt.Errorf("tlswire: handshake type %d is not a ClientHello", typ)
+	if typ != want {
+		return nil, fmt.Errorf("tlswire: handshake type %d is not a %s", typ, name)
+	}
+	return body, nil
+}
+
+// ParseClientHello parses a handshake message (starting at the type byte)
+// holding a ClientHello.
+func ParseClientHello(msg []byte) (*ClientHello, error) {
+	body, err := handshakeBody(msg, hsClientHello, "ClientHello")
+	if err != nil {
+		return nil, err
 	}
 	h := &ClientHello{}
 	var ver uint16
@@ -245,14 +254,9 @@ var (
 
 // ParseServerHello parses a handshake message holding a ServerHello.
 func ParseServerHello(msg []byte) (*ServerHello, error) {
-	s := cryptobyte.String(msg)
-	var typ uint8
-	var body cryptobyte.String
-	if !s.ReadUint8(&typ) || !s.ReadUint24LengthPrefixed(&body) {
-		return nil, errShort
-	}
-	if typ != hsServerHello {
-		return nil, fmt.Errorf("tlswire: handshake type %d is not a ServerHello", typ)
+	body, err := handshakeBody(msg, hsServerHello, "ServerHello")
+	if err != nil {
+		return nil, err
 	}
 	var ver uint16
 	var random []byte

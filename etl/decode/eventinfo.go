@@ -110,23 +110,13 @@ func parseEventInfo(b []byte) (metaKey, *schema, error) {
 				return metaKey{}, nil, errEventInfo
 			}
 			f.lenRef = int(length)
-			switch t {
-			case tWStr:
-				f.typ = tCWStr
-			case tAStr:
-				f.typ = tCAStr
-			}
+			f.typ = counted(t)
 		} else if t == tBin || ((t == tWStr || t == tAStr) && (flags&propParamFixedLen != 0 || length > 0)) {
 			if t == tBin && length == 0 && flags&propParamFixedLen == 0 {
 				return metaKey{}, nil, fmt.Errorf("decode: binary property %q without a length", f.name)
 			}
 			f.fixedLen = int(length)
-			switch t {
-			case tWStr:
-				f.typ = tCWStr
-			case tAStr:
-				f.typ = tCAStr
-			}
+			f.typ = counted(t)
 		}
 		if flags&propParamCount != 0 {
 			if int(count) >= i {
@@ -147,6 +137,18 @@ func parseEventInfo(b []byte) (metaKey, *schema, error) {
 		s.provider = eventGUID
 	}
 	return key, s, nil
+}
+
+// counted returns the counted form of a string type (the length then comes
+// from another field or a fixed size); other types are unchanged.
+func counted(t inType) inType {
+	switch t {
+	case tWStr:
+		return tCWStr
+	case tAStr:
+		return tCAStr
+	}
+	return t
 }
 
 // observeEventInfo learns a schema from a KernelTraceControl metadata

@@ -121,12 +121,7 @@ func (d *Decoder) LoadManifest(r io.Reader) error {
 				if dt.Length != "" {
 					if i, ok := idx[dt.Length]; ok {
 						f.lenRef = i
-						switch typ {
-						case tWStr:
-							f.typ = tCWStr
-						case tAStr:
-							f.typ = tCAStr
-						}
+						f.typ = counted(typ)
 					} else if n, err := strconv.Atoi(dt.Length); err == nil && typ == tBin {
 						f.count = n
 						f.typ = tU8

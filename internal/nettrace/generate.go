@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/internal/etltest"
 )
 
@@ -67,9 +68,9 @@ func Generate(w io.Writer, o GenOptions) (GenStats, error) {
 		host := fmt.Sprintf("svc%d.example.com", c%100)
 		p := func() *etltest.Payload { return etltest.NewPayload(ptr) }
 		evs := []etltest.Event{
-			{Provider: DNSClient, ID: 3008, Level: 4, PID: pid, TID: pid + 1, CPU: cpu, UserData: p().UTF16Z(host).U32(1).U64(0).U32(0).UTF16Z(server.Addr().String() + ";").Bytes()},
-			{Provider: TCPIP, ID: 1033, Level: 4, PID: 4, TID: pid + 1, CPU: cpu, Keywords: kwTCPConnectPath, UserData: p().U32(16).SockaddrIn(client).U32(16).SockaddrIn(server).U32(0).U32(pid).U32(1).Ptr(uint64(c)).Bytes()},
-			{Provider: WebIO, ID: 728, Version: 1, Level: 4, Opcode: 1, Task: taskSSLACH, PID: pid, TID: pid + 1, CPU: cpu, Keywords: kwWebIOSecurity,
+			{Provider: decode.DNSClient, ID: 3008, Level: 4, PID: pid, TID: pid + 1, CPU: cpu, UserData: p().UTF16Z(host).U32(1).U64(0).U32(0).UTF16Z(server.Addr().String() + ";").Bytes()},
+			{Provider: decode.TCPIP, ID: 1033, Level: 4, PID: 4, TID: pid + 1, CPU: cpu, Keywords: kwTCPConnectPath, UserData: p().U32(16).SockaddrIn(client).U32(16).SockaddrIn(server).U32(0).U32(pid).U32(1).Ptr(uint64(c)).Bytes()},
+			{Provider: decode.WebIO, ID: 728, Version: 1, Level: 4, Opcode: 1, Task: taskSSLACH, PID: pid, TID: pid + 1, CPU: cpu, Keywords: kwWebIOSecurity,
 				UserData: p().Ptr(uint64(c)).U32(mask).Ptr(0).U16(0).U32(0).U64(1).U64(2).U32(0).Bytes()},
 		}
 		for _, ev := range evs {
@@ -119,11 +120,11 @@ func Generate(w io.Writer, o GenOptions) (GenStats, error) {
 				cseq += uint32(len(fl.data))
 			}
 			data := p().U32(7).U32(7).U32(uint32(len(frame))).Raw(frame).U64(0).U64(0).Bytes()
-			if err := add(etltest.Event{Provider: NDISCapture, ID: 1001, Level: 4, PID: 4, CPU: cpu, Keywords: kw, UserData: data}); err != nil {
+			if err := add(etltest.Event{Provider: decode.NDISCapture, ID: 1001, Level: 4, PID: 4, CPU: cpu, Keywords: kw, UserData: data}); err != nil {
 				return st, err
 			}
 		}
-		end := etltest.Event{Provider: WebIO, ID: 703, Level: 4, Opcode: 2, Task: taskSSLISC, PID: pid, TID: pid + 1, CPU: cpu, Keywords: kwWebIOSecurity}
+		end := etltest.Event{Provider: decode.WebIO, ID: 703, Level: 4, Opcode: 2, Task: taskSSLISC, PID: pid, TID: pid + 1, CPU: cpu, Keywords: kwWebIOSecurity}
 		result := uint32(0)
 		if bad {
 			result = 0x80090326

@@ -15,18 +15,8 @@ import (
 	"time"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/internal/etltest"
-)
-
-// Provider GUIDs (providers.md §1.1, verified).
-var (
-	WebIO       = etl.MustParseGUID("50b3e73c-9370-461d-bb9f-26f32d68887d")
-	WinHttp     = etl.MustParseGUID("7d44233d-3055-4b9c-ba64-0d47ca40a232")
-	WinINet     = etl.MustParseGUID("43d1a55c-76d6-4f7e-995c-64c711e5cafe")
-	Schannel    = etl.MustParseGUID("1f678132-5938-4686-9fdc-c8ff68f15c85")
-	TCPIP       = etl.MustParseGUID("2f07e2ee-15db-40f1-90ef-9d7ba282188a")
-	DNSClient   = etl.MustParseGUID("1c95126e-7eea-49a9-a3fe-a378b03ddb4d")
-	NDISCapture = etl.MustParseGUID("2ed6006e-4729-4609-b423-3ee7bcd678ef")
 )
 
 // Keywords used on the events (providers.md §2).
@@ -117,7 +107,7 @@ func (b *Builder) achPayload(a ACH) []byte {
 
 // WebIOACHStart adds WebIO 728 (SSLAcquireCredentialsHandle start).
 func (b *Builder) WebIOACHStart(p Proc, a ACH) {
-	b.Event(p, WebIO, 728, a.Version, levelInfo, opcodeStart, taskSSLACH, kwWebIOSecurity, b.achPayload(a))
+	b.Event(p, decode.WebIO, 728, a.Version, levelInfo, opcodeStart, taskSSLACH, kwWebIOSecurity, b.achPayload(a))
 }
 
 // WebIOACHStop adds WebIO 729 (success) or, when a.Result is not zero,
@@ -127,7 +117,7 @@ func (b *Builder) WebIOACHStop(p Proc, a ACH) {
 	if a.Result != 0 {
 		id, level = 730, levelError
 	}
-	b.Event(p, WebIO, id, a.Version, level, opcodeStop, taskSSLACH, kwWebIOSecurity, b.achPayload(a))
+	b.Event(p, decode.WebIO, id, a.Version, level, opcodeStop, taskSSLACH, kwWebIOSecurity, b.achPayload(a))
 }
 
 // ISC describes a WebIO InitializeSecurityContext event (700/703).
@@ -154,12 +144,12 @@ func (b *Builder) iscPayload(c ISC) []byte {
 
 // WebIOISCStart adds WebIO 700.
 func (b *Builder) WebIOISCStart(p Proc, c ISC) {
-	b.Event(p, WebIO, 700, 0, levelInfo, opcodeStart, taskSSLISC, kwWebIOSecurity, b.iscPayload(c))
+	b.Event(p, decode.WebIO, 700, 0, levelInfo, opcodeStart, taskSSLISC, kwWebIOSecurity, b.iscPayload(c))
 }
 
 // WebIOISCStop adds WebIO 703 with the SECURITY_STATUS in c.Result.
 func (b *Builder) WebIOISCStop(p Proc, c ISC) {
-	b.Event(p, WebIO, 703, 0, levelInfo, opcodeStop, taskSSLISC, kwWebIOSecurity, b.iscPayload(c))
+	b.Event(p, decode.WebIO, 703, 0, levelInfo, opcodeStop, taskSSLISC, kwWebIOSecurity, b.iscPayload(c))
 }
 
 // CertValidation describes WebIO 712/713.
@@ -179,7 +169,7 @@ func (b *Builder) WebIOCertValidation(p Proc, c CertValidation, failed bool) {
 		id, level = 713, levelError
 	}
 	data := b.P().Ptr(c.Connection).U64(c.CtxHigh).U64(c.CtxLow).U32(c.Ignored).U32(c.Errors).U32(c.Error).U32(c.Reason).Bytes()
-	b.Event(p, WebIO, id, 0, level, opcodeStop, taskSSLCert, kwWebIOSecurity, data)
+	b.Event(p, decode.WebIO, id, 0, level, opcodeStop, taskSSLCert, kwWebIOSecurity, data)
 }
 
 // WinHttpAPI adds WinHttp 9 (call), 10 (success) or 11 (failure with
@@ -194,21 +184,21 @@ func (b *Builder) WinHttpAPI(p Proc, handle uint64, api string, id uint16, resul
 	if id == 9 {
 		op = opcodeStart
 	}
-	b.Event(p, WinHttp, id, 0, level, op, 109, kwWinHttpAPI, pl.Bytes())
+	b.Event(p, decode.WinHttp, id, 0, level, op, 109, kwWinHttpAPI, pl.Bytes())
 }
 
 // WinHttpCredentials adds WinHttp 100 (WinHttpSetCredentials details,
 // which carries a user name and password).
 func (b *Builder) WinHttpCredentials(p Proc, request uint64, user, password string) {
 	data := b.P().Ptr(request).U32(1).U32(1).UTF16Z(user).UTF16Z(password).Bytes()
-	b.Event(p, WinHttp, 100, 0, levelVerbose, 0, 109, kwWinHttpAPI, data)
+	b.Event(p, decode.WinHttp, 100, 0, levelVerbose, 0, 109, kwWinHttpAPI, data)
 }
 
 // WinHttpVersionMismatch adds WinHttp 1053 (Windows 11 21H2+): "The WinHttp
 // TLS handshake failed with version mismatch error".
 func (b *Builder) WinHttpVersionMismatch(p Proc, host, modulePath, module, processPath, process string) {
 	data := b.P().UTF16Z(host).UTF16Z(modulePath).UTF16Z(module).UTF16Z(processPath).UTF16Z(process).Bytes()
-	b.Event(p, WinHttp, 1053, 0, levelInfo, 0, 0, 0, data)
+	b.Event(p, decode.WinHttp, 1053, 0, levelInfo, 0, 0, 0, data)
 }
 
 // SchannelCaller is the Windows 11 21H2+ prefix of most Schannel events.
@@ -228,24 +218,24 @@ func (b *Builder) schannelPrefix(c *SchannelCaller) *etltest.Payload {
 
 // SchannelAlertReceived adds Schannel 36887: a fatal alert from the peer.
 func (b *Builder) SchannelAlertReceived(p Proc, c *SchannelCaller, alert uint32) {
-	b.Event(p, Schannel, 36887, 0, levelInfo, 0, 0, 0x8000000000000000, b.schannelPrefix(c).U32(alert).Bytes())
+	b.Event(p, decode.Schannel, 36887, 0, levelInfo, 0, 0, 0x8000000000000000, b.schannelPrefix(c).U32(alert).Bytes())
 }
 
 // SchannelAlertSent adds Schannel 36888: a fatal alert sent to the peer.
 func (b *Builder) SchannelAlertSent(p Proc, c *SchannelCaller, alert, errorState uint32, target string) {
-	b.Event(p, Schannel, 36888, 0, levelInfo, 0, 0, 0x8000000000000000, b.schannelPrefix(c).U32(alert).U32(errorState).UTF16Z(target).Bytes())
+	b.Event(p, decode.Schannel, 36888, 0, levelInfo, 0, 0, 0x8000000000000000, b.schannelPrefix(c).U32(alert).U32(errorState).UTF16Z(target).Bytes())
 }
 
 // SchannelCredentialError adds Schannel 36871 (fatal error creating a TLS
 // credential).
 func (b *Builder) SchannelCredentialError(p Proc, c *SchannelCaller, typ string, errorState uint32) {
-	b.Event(p, Schannel, 36871, 0, levelError, 0, 0, 0x8000000000000000, b.schannelPrefix(c).UTF16Z(typ).U32(errorState).Bytes())
+	b.Event(p, decode.Schannel, 36871, 0, levelError, 0, 0, 0x8000000000000000, b.schannelPrefix(c).UTF16Z(typ).U32(errorState).Bytes())
 }
 
 // SchannelHandshakeDone adds Schannel 36880 (never with the caller prefix).
 func (b *Builder) SchannelHandshakeDone(p Proc, typ, protocol string, cipher, strength uint32, ctx uint64, target, local, remote string) {
 	data := b.P().UTF16Z(typ).UTF16Z(protocol).U32(cipher).U32(strength).Ptr(ctx).UTF16Z(target).UTF16Z(local).UTF16Z(remote).Bytes()
-	b.Event(p, Schannel, 36880, 0, levelInfo, 0, 0, 0x8000000000000000, data)
+	b.Event(p, decode.Schannel, 36880, 0, levelInfo, 0, 0, 0x8000000000000000, data)
 }
 
 // TCPConnect adds TCPIP 1033 (connected) or 1034 (failed, with status).
@@ -257,14 +247,14 @@ func (b *Builder) TCPConnect(p Proc, local, remote netip.AddrPort, status uint32
 	data := b.P().U32(uint32(etltest.SockaddrLen(local))).SockaddrIn(local).
 		U32(uint32(etltest.SockaddrLen(remote))).SockaddrIn(remote).
 		U32(status).U32(p.PID).U32(1).Ptr(tcb).Bytes()
-	b.Event(Proc{PID: 4, TID: p.TID}, TCPIP, id, 0, level, 0, 0, kwTCPConnectPath, data)
+	b.Event(Proc{PID: 4, TID: p.TID}, decode.TCPIP, id, 0, level, 0, 0, kwTCPConnectPath, data)
 }
 
 // DNSQueryDone adds DNS-Client 3008 (query completed) with the results
 // string (e.g. "52.97.1.2;" or "type: 5 outlook.ha.office365.com;52.97.1.2;").
 func (b *Builder) DNSQueryDone(p Proc, name string, qtype uint32, status uint32, results string) {
 	data := b.P().UTF16Z(name).U32(qtype).U64(0).U32(status).UTF16Z(results).Bytes()
-	b.Event(p, DNSClient, 3008, 0, levelInfo, 0, 0, 0x8000000000000000, data)
+	b.Event(p, decode.DNSClient, 3008, 0, levelInfo, 0, 0, 0x8000000000000000, data)
 }
 
 // NDISFrame adds an NDIS-PacketCapture 1001 event carrying one whole
@@ -283,5 +273,5 @@ func (b *Builder) NDISFrame(frame []byte, sent bool, ifIndex uint32, trailing bo
 		p.U64(0).U64(0)
 	}
 	// Packets are logged in DPC context: the PID is often System's.
-	b.Event(Proc{PID: 4, TID: 0}, NDISCapture, 1001, 0, levelInfo, 0, 0, kw, p.Bytes())
+	b.Event(Proc{PID: 4, TID: 0}, decode.NDISCapture, 1001, 0, levelInfo, 0, 0, kw, p.Bytes())
 }
