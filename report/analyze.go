@@ -133,6 +133,8 @@ type analyzer struct {
 	mismatch []Evidence
 	schannel []Evidence
 	tcpFail  []Evidence
+	shakes   []Evidence        // Schannel 36880: handshakes completed, with the protocol
+	dnsName  map[string]string // IP address → queried name (DNS-Client 3008)
 	red      *Redactor
 }
 
@@ -141,7 +143,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	h := f.Header()
 	a := &Analysis{File: name, OS: ProfileForBuild(h.OSBuild), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
 	z := &analyzer{a: a, dec: decode.New(), procs: map[uint32]*ProcessTLS{}, x: packet.NewExtractor(), tr: packet.NewTracker(),
-		hostOf: map[uint64]string{}, red: opts.Redact}
+		hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	z.dec.SetOSBuild(h.OSBuild)
 	for ev, err := range f.Events(etl.ReadOptions{}) {
 		if err != nil {
@@ -241,6 +243,20 @@ func (z *analyzer) event(d *decode.Decoded) {
 					z.proc(ev.PID).Errors = appendUnique(z.proc(ev.PID).Errors, "InitializeSecurityContext: "+d.PropString("Result"))
 				}
 			}
+		case 15:
+			// WinHttpSetOption(WINHTTP_OPTION_SECURE_PROTOCOLS) as seen by
+			// WebIO: Option 6 with the 4-byte mask as Value.
+			if opt, _ := d.PropUint("Option"); opt == 6 {
+				if v, ok := d.Prop("Value"); ok && len(v.Bytes()) == 4 {
+					b := v.Bytes()
+					mask := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+					p := z.proc(ev.PID)
+					p.EnabledProtocols = appendUnique(p.EnabledProtocols, mask)
+					e := z.evidence(d)
+					e.Text += fmt.Sprintf(" → EnabledProtocols %#x (%s), set by the application with WINHTTP_OPTION_SECURE_PROTOCOLS", mask, tlsNames(mask))
+					z.ach = addEv(z.ach, e)
+				}
+			}
 		case 713:
 			z.certFail = addEv(z.certFail, z.evidence(d))
 			z.certWhy = appendUnique(z.certWhy, d.PropString("Reason")+", errors "+d.PropString("ServerCertErrors")+", "+d.PropString("Error"))
@@ -261,13 +277,32 @@ func (z *analyzer) event(d *decode.Decoded) {
 			}
 		}
 	case decode.WinINet:
-		if ev.ID == 703 || ev.ID == 704 {
+		switch ev.ID {
+		case 703, 704, 707, 713:
 			z.winhttp = addEv(z.winhttp, z.evidence(d))
+		case 1066:
+			if st, _ := d.PropUint("Status"); st != 0 {
+				z.winhttp = addEv(z.winhttp, z.evidence(d))
+			}
+		}
+	case decode.DNSClient:
+		if ev.ID == 3008 || ev.ID == 3020 {
+			name := d.PropString("QueryName")
+			for _, r := range strings.Split(d.PropString("QueryResults"), ";") {
+				r = strings.TrimSpace(r)
+				if r != "" && !strings.HasPrefix(r, "type:") && len(z.dnsName) < 100000 {
+					if _, known := z.dnsName[r]; !known {
+						z.dnsName[r] = name
+					}
+				}
+			}
 		}
 	case decode.Schannel:
 		switch ev.ID {
 		case 36871, 36874, 36876, 36884, 36887, 36888:
 			z.schannel = addEv(z.schannel, z.evidence(d))
+		case 36880:
+			z.shakes = addEv(z.shakes, z.evidence(d))
 		}
 		if img := d.PropString("CallerProcessImageName"); img != "" {
 			if pid, ok := d.PropUint("CallerProcessId"); ok {
@@ -338,7 +373,10 @@ func (z *analyzer) finish() {
 
 func (z *analyzer) connection(c *packet.Conversation) ConnectionTLS {
 	ct := ConnectionTLS{FirstSeen: c.FirstSeen, Client: z.red.AddrPort(c.Client), Server: z.red.AddrPort(c.Server), Outcome: c.Outcome().String(), Failed: c.Outcome().Failed()}
-	if ch := c.ClientHello; ch != nil {
+	if name := z.dnsName[c.Server.Addr().String()]; name != "" {
+		ct.SNI = z.red.Host(name) // the name DNS resolved to this address, until a ClientHello says better
+	}
+	if ch := c.ClientHello; ch != nil && ch.SNI != "" {
 		ct.SNI = z.red.Host(ch.SNI)
 		ct.ClientMax = ch.MaxVersion().String()
 		for _, v := range ch.Offered() {
@@ -498,6 +536,7 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 				ok = append(ok, Evidence{Source: "packet", Time: c.FirstSeen, Text: fmt.Sprintf("%s → %s (%s): %s, %s", c.Client, c.Server, orDash(c.SNI), c.Selected, c.Cipher)})
 			}
 		}
+		ok = append(ok, z.shakes...)
 		for _, p := range a.Processes {
 			for _, m := range p.EnabledProtocols {
 				if m&0x800 != 0 {

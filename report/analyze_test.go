@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
 )
 
@@ -182,5 +183,22 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	}
 	if red < 50 {
 		t.Errorf("screenshot shows no red problem banner (%d red pixels)", red)
+	}
+}
+
+// TestSecureProtocolsOption: an application that sets
+// WINHTTP_OPTION_SECURE_PROTOCOLS itself shows up as WebIO event 15 with
+// option 6; without any 728 event that is still the enabled mask.
+func TestSecureProtocolsOption(t *testing.T) {
+	b := nettrace.New(etltest.Options{Build: 9600})
+	b.WebIOSetOption(nettrace.PowerShell, 0x99, 6, []byte{0xA0, 0, 0, 0})
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyzeBytes(t, data, nil)
+	if !a.HasProblem() || !strings.Contains(a.Verdicts[0].Title, "EnabledProtocols 0xa0") ||
+		!strings.Contains(a.Verdicts[0].Evidence[0].Text, "WINHTTP_OPTION_SECURE_PROTOCOLS") {
+		t.Fatalf("%+v", a.Verdicts)
 	}
 }

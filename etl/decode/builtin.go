@@ -107,6 +107,14 @@ var builtin = []*schema{
 	wininet(702, "SSL negotiation completed successfully: RequestHandle=%1", "RequestHandle:ptr"),
 	wininet(703, "SSL negotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
 	wininet(704, "Error validating server certificate: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+	wininet(705, "Server certificate validated: RequestHandle=%1, CertHash=%3, WarningFlags=%4", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength WarningFlags:x32"),
+	wininet(706, "Server requires a client certificate: RequestHandle=%1", "RequestHandle:ptr"),
+	wininet(707, "Client certificate unavailable: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+	wininet(708, "Client certificate selected: RequestHandle=%1, CertHash=%3", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength"),
+	wininet(711, "SSL renegotiation started: RequestHandle=%1", "RequestHandle:ptr"),
+	wininet(712, "SSL renegotiation completed: RequestHandle=%1", "RequestHandle:ptr"),
+	wininet(713, "SSL renegotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+	wininet(305, "DNS query for %2 completed: %5", "_HostNameLength:u16 HostName:castr=_HostNameLength RequestHandle:ptr _AddressListLength:u16 AddressList:castr=_AddressListLength"),
 	wininet(1065, "Security context start: %2", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32"),
 	wininet(1066, "Security context stop: %2 (Status %5)", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32 Status:u32:status"),
 
@@ -119,6 +127,14 @@ var builtin = []*schema{
 	schannel(36884, "The certificate received from the remote server does not contain the expected name (%1).", "Name:wstr", true),
 	schannel(36887, "A fatal alert was received from the remote endpoint. The TLS protocol defined fatal alert code is %1.", "AlertDesc:u32:alert", true),
 	schannel(36888, "A fatal alert was generated and sent to the remote endpoint. The TLS protocol defined fatal alert code is %1. Target name: %3", "AlertDesc:u32:alert ErrorState:u32 TargetName:wstr", true),
+
+	// Microsoft-Windows-Schannel-Events §2.5.
+	{provider: SchannelEvt, id: 257, name: "AcquireCredentialHandleStart", message: "AcquireCredentialsHandle started"},
+	{provider: SchannelEvt, id: 258, name: "AcquireCredentialHandleStop", message: "AcquireCredentialsHandle returned %1", fields: parseFields("ReturnValue:u32:status")},
+	{provider: SchannelEvt, id: 513, name: "AcceptSecurityContextStart", message: "AcceptSecurityContext started (context %2)", fields: parseFields("CredHandle:ptr ContextHandle:ptr")},
+	{provider: SchannelEvt, id: 514, name: "AcceptSecurityContextStop", message: "AcceptSecurityContext returned %2 (context %1)", fields: parseFields("ContextHandle:ptr ReturnValue:u32:status")},
+	{provider: SchannelEvt, id: 1793, name: "DeleteSecurityContextStart", message: "DeleteSecurityContext %1 (target %2)", fields: parseFields("ContextHandle:ptr TargetName:wstr")},
+	{provider: SchannelEvt, id: 1794, name: "DeleteSecurityContextStop", message: "DeleteSecurityContext done"},
 
 	// Microsoft-Windows-TCPIP §2.6 (addresses are SOCKADDRs: believed).
 	tcpip(1033, "TcpConnectTcbComplete", 0),
@@ -204,6 +220,13 @@ func itoa(n uint16) string {
 	}
 	return string(b[i:])
 }
+
+// logfileHeader is the payload of the EventTrace header record
+// (TRACE_LOGFILE_HEADER), up to the two name pointers; the time zone and
+// clock fields that follow are left to etl.Header.
+var logfileHeader = &schema{provider: etl.EventTraceGUID, name: "Header", task: "EventTrace", opcode: "Header", trailing: true,
+	message: "Trace header: Windows build %3, %4 processors, buffer size %1, %9 buffers written, %12 events lost",
+	fields:  parseFields("BufferSize:u32 Version:x32 ProviderVersion:u32 NumberOfProcessors:u32 EndTime:ft TimerResolution:u32 MaximumFileSize:u32 LogFileMode:x32 BuffersWritten:u32 StartBuffers:u32 PointerSize:u32 EventsLost:u32 CpuSpeedInMHz:u32 LoggerName:ptr LogFileName:ptr")}
 
 // schemaKey indexes schemas.
 type schemaKey struct {

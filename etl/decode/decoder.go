@@ -209,9 +209,8 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 			return out
 		}
 	}
-	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 {
-		out.EventName = "Header"
-		out.Description = "Trace header"
+	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 && ev.Kind == etl.KindSystem {
+		d.decodeSchema(out, ev, []*schema{logfileHeader})
 		return out
 	}
 	d.raw(out, ev)

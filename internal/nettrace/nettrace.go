@@ -172,6 +172,13 @@ func (b *Builder) WebIOCertValidation(p Proc, c CertValidation, failed bool) {
 	b.Event(p, decode.WebIO, id, 0, level, opcodeStop, taskSSLCert, kwWebIOSecurity, data)
 }
 
+// WebIOSetOption adds WebIO 15 (RequestConfiguration): the application set
+// request option opt (6 = SecureProtocols) to value.
+func (b *Builder) WebIOSetOption(p Proc, request uint64, opt uint32, value []byte) {
+	data := b.P().Ptr(request).U64(request).U32(opt).U32(uint32(len(value))).Raw(value).U32(0).Bytes()
+	b.Event(p, decode.WebIO, 15, 0, levelInfo, 0, 201, 0x4000000000, data)
+}
+
 // WinHttpAPI adds WinHttp 9 (call), 10 (success) or 11 (failure with
 // result) for api.
 func (b *Builder) WinHttpAPI(p Proc, handle uint64, api string, id uint16, result uint32) {
