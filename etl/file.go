@@ -33,6 +33,7 @@ type File struct {
 // Stats counts what an iteration over the file has seen so far.
 type Stats struct {
 	BytesRead         int64 // size of the file
+	BytesDone         int64 // bytes of the buffers read so far (for progress)
 	Buffers           int   // buffers read (header buffer included)
 	CompressedBuffers int   // of which compressed
 	SkippedBuffers    int   // buffers dropped as unreadable
@@ -345,6 +346,7 @@ func (f *File) open(br *bufferReader, bi *BufferInfo, yield func(*Event, error) 
 	recs, base, err := br.load(bi)
 	f.count(func(s *Stats) {
 		s.Buffers++
+		s.BytesDone += int64(bi.Size)
 		if bi.Compressed {
 			s.CompressedBuffers++
 		}

@@ -59,6 +59,7 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams)
 		return badInput(err)
 	}
 	defer f.Close()
+	defer startProgress(s, f, false)()
 	var opts report.Options
 	if flt != nil {
 		opts.Filter = func(d *decode.Decoded) bool { return flt.Match(d) }

@@ -70,7 +70,6 @@ analyze on FILE. --dry-run prints the exact commands, on any OS.`,
 	fl.BoolVar(&o.stopExisting, "force-stop-existing", false, "stop a netsh trace session that is already running")
 	fl.StringVarP(&o.output, "output", "o", "table", "format of the analysis: "+report.FormatList())
 	fl.BoolVar(&o.redact, "redact", false, "redact the analysis for a ticket")
-	fl.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }
 
@@ -97,7 +96,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		opts.Enter = s.In
 		fmt.Fprintln(s.Err, "Tracing. Reproduce the problem now (e.g. run the Hybrid Configuration Wizard), then press Enter.")
 	}
-	if !o.quiet && isTerminal(s.Err) {
+	if !quietFlag && isTerminal(s.Err) {
 		opts.Progress = s.Err
 	}
 	if err := trace.Capture(ctx, captureDeps.runner, captureDeps.system, opts); err != nil {

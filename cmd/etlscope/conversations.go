@@ -48,12 +48,13 @@ pid and outcome.`,
 
 // readPackets extracts the frames of path, passing each to fn, and reports
 // format problems through warn.
-func readPackets(ctx context.Context, path string, warn func(error), fn func(*packet.Frame) error) (int, error) {
+func readPackets(ctx context.Context, s *streams, path string, warn func(error), fn func(*packet.Frame) error) (int, error) {
 	f, err := etl.Open(path)
 	if err != nil {
 		return 0, badInput(err)
 	}
 	defer f.Close()
+	defer startProgress(s, f, false)()
 	x := packet.NewExtractor()
 	frames := 0
 	for ev, err := range f.Events(etl.ReadOptions{}) {
@@ -89,9 +90,9 @@ func readPackets(ctx context.Context, path string, warn func(error), fn func(*pa
 
 // readConversations returns the TCP conversations of path and the number
 // of frames seen.
-func readConversations(ctx context.Context, path string, warn func(error)) ([]*packet.Conversation, int, error) {
+func readConversations(ctx context.Context, s *streams, path string, warn func(error)) ([]*packet.Conversation, int, error) {
 	tr := packet.NewTracker()
-	frames, err := readPackets(ctx, path, warn, func(fr *packet.Frame) error { tr.Add(fr); return nil })
+	frames, err := readPackets(ctx, s, path, warn, func(fr *packet.Frame) error { tr.Add(fr); return nil })
 	if err != nil {
 		return nil, frames, err
 	}
@@ -110,7 +111,7 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 	if err != nil {
 		return err
 	}
-	convs, frames, err := readConversations(ctx, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) })
+	convs, frames, err := readConversations(ctx, s, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) })
 	if err != nil {
 		return err
 	}

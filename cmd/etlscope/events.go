@@ -99,6 +99,7 @@ func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) e
 		return badInput(err)
 	}
 	defer f.Close()
+	defer startProgress(s, f, true)()
 
 	out, err := newEventWriter(s.Out, format, o.fields)
 	if err != nil {

@@ -99,6 +99,7 @@ func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error
 		return badInput(err)
 	}
 	defer f.Close()
+	defer startProgress(s, f, false)()
 
 	counts := map[etl.GUID]int{}
 	var warnings []string

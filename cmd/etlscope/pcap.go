@@ -60,7 +60,7 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 		w = fh
 	}
 	pw := packet.NewPcapWriter(w, "etlscope")
-	frames, err := readPackets(ctx, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) }, pw.Write)
+	frames, err := readPackets(ctx, s, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) }, pw.Write)
 	if err != nil {
 		return err
 	}

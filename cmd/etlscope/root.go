@@ -60,6 +60,7 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolVarP(&quietFlag, "quiet", "q", false, "no progress output on stderr")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
