@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -288,7 +289,37 @@ func (f *File) Events(opts ReadOptions) iter.Seq2[*Event, error] {
 	return f.merged
 }
 
+// parallel reports whether loading buffers ahead on other cores pays:
+// compressed files on a machine with more than one core.
+func (f *File) parallel() bool {
+	return f.hdr.LogFileMode&ModeCompressed != 0 && runtime.GOMAXPROCS(0) > 1
+}
+
+// loadResult is a buffer read (and decompressed) ahead of its use.
+type loadResult struct {
+	bi     BufferInfo
+	br     *bufferReader
+	recs   []byte
+	base   int64
+	err    error // load problem; recs may still hold a usable prefix
+	hdrErr error // a problem from the buffer headers: no buffer
+	ready  chan struct{}
+}
+
+func (f *File) startLoad(br *bufferReader, bi BufferInfo) *loadResult {
+	r := &loadResult{bi: bi, br: br, ready: make(chan struct{})}
+	go func() {
+		r.recs, r.base, r.err = br.load(&r.bi)
+		close(r.ready)
+	}()
+	return r
+}
+
 func (f *File) fileOrder(yield func(*Event, error) bool) {
+	if f.parallel() {
+		f.fileOrderParallel(yield)
+		return
+	}
 	br := &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
 	ev := &Event{}
 	for bi, err := range f.Buffers() {
@@ -301,6 +332,61 @@ func (f *File) fileOrder(yield func(*Event, error) bool) {
 		if !f.emitBuffer(br, &bi, ev, yield) {
 			return
 		}
+	}
+}
+
+// fileOrderParallel is fileOrder with buffers decompressed ahead by as
+// many goroutines as there are cores, delivered in file order. Memory
+// stays bounded: at most workers+1 buffers are held.
+func (f *File) fileOrderParallel(yield func(*Event, error) bool) {
+	workers := runtime.GOMAXPROCS(0)
+	done := make(chan struct{})
+	defer close(done)
+	queue := make(chan *loadResult, workers)
+	pool := make(chan *bufferReader, workers+1)
+	for i := 0; i < workers+1; i++ {
+		pool <- &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
+	}
+	go func() {
+		defer close(queue)
+		for bi, err := range f.Buffers() {
+			var r *loadResult
+			if err != nil {
+				r = &loadResult{hdrErr: err, ready: make(chan struct{})}
+				close(r.ready)
+			} else {
+				select {
+				case br := <-pool:
+					r = f.startLoad(br, bi)
+				case <-done:
+					return
+				}
+			}
+			select {
+			case queue <- r:
+			case <-done:
+				return
+			}
+			var fe *FormatError
+			if err != nil && !errors.As(err, &fe) {
+				return
+			}
+		}
+	}()
+	ev := &Event{}
+	for r := range queue {
+		<-r.ready
+		if r.hdrErr != nil {
+			if !passOn(r.hdrErr, yield) {
+				return
+			}
+			continue
+		}
+		it, ok := f.startRecords(&r.bi, r.recs, r.base, r.err, yield)
+		if !ok || !f.emitRecords(it, ev, yield) {
+			return
+		}
+		pool <- r.br
 	}
 }
 
@@ -318,25 +404,7 @@ func passOn(err error, yield func(*Event, error) bool) bool {
 // iteration must stop.
 func (f *File) emitBuffer(br *bufferReader, bi *BufferInfo, ev *Event, yield func(*Event, error) bool) bool {
 	it, ok := f.open(br, bi, yield)
-	if !ok {
-		return false
-	}
-	for !it.done {
-		got, err := it.next(ev)
-		if err != nil {
-			f.count(func(s *Stats) { s.Warnings++ })
-			if !yield(nil, err) {
-				return false
-			}
-		}
-		if got {
-			f.finish(ev)
-			if !yield(ev, nil) {
-				return false
-			}
-		}
-	}
-	return true
+	return ok && f.emitRecords(it, ev, yield)
 }
 
 // open loads a buffer and returns an iterator over its records. Load
@@ -344,6 +412,12 @@ func (f *File) emitBuffer(br *bufferReader, bi *BufferInfo, ev *Event, yield fun
 // stop.
 func (f *File) open(br *bufferReader, bi *BufferInfo, yield func(*Event, error) bool) (*recordIter, bool) {
 	recs, base, err := br.load(bi)
+	return f.startRecords(bi, recs, base, err, yield)
+}
+
+// startRecords counts a loaded buffer, passes on its load error and
+// returns an iterator over its records.
+func (f *File) startRecords(bi *BufferInfo, recs []byte, base int64, err error, yield func(*Event, error) bool) (*recordIter, bool) {
 	f.count(func(s *Stats) {
 		s.Buffers++
 		s.BytesDone += int64(bi.Size)
@@ -365,6 +439,27 @@ func (f *File) open(br *bufferReader, bi *BufferInfo, yield func(*Event, error) 
 	return &recordIter{bi: bi, p: recs, base: base}, true
 }
 
+// emitRecords yields every record of an open buffer; false when the
+// iteration must stop.
+func (f *File) emitRecords(it *recordIter, ev *Event, yield func(*Event, error) bool) bool {
+	for !it.done {
+		got, err := it.next(ev)
+		if err != nil {
+			f.count(func(s *Stats) { s.Warnings++ })
+			if !yield(nil, err) {
+				return false
+			}
+		}
+		if got {
+			f.finish(ev)
+			if !yield(ev, nil) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // finish completes an event after decoding: absolute time, pointer size of
 // message records, counters.
 func (f *File) finish(ev *Event) {
@@ -384,12 +479,14 @@ const memoryBudget = 512 << 20
 
 // cpuStream is one CPU's sequence of buffers during the merge.
 type cpuStream struct {
-	bufs []BufferInfo
-	next int // next buffer to load
-	br   bufferReader
-	it   *recordIter
-	ev   Event
-	seq  int // tie-breaker: order of first appearance
+	bufs  []BufferInfo
+	next  int // next buffer to load
+	br    bufferReader
+	br2   bufferReader // the other reader, for the buffer loaded ahead
+	ahead *loadResult  // the next buffer, loading in the background
+	it    *recordIter
+	ev    Event
+	seq   int // tie-breaker: order of first appearance
 }
 
 type streamHeap []*cpuStream
@@ -441,6 +538,7 @@ func (f *File) merged(yield func(*Event, error) bool) {
 	h := make(streamHeap, 0, len(order))
 	for _, s := range order {
 		s.br = bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
+		s.br2 = s.br
 		ok, cont := f.advance(s, yield)
 		if !cont {
 			return
@@ -479,9 +577,22 @@ func (f *File) advance(s *cpuStream, yield func(*Event, error) bool) (ok, cont b
 			}
 			bi := &s.bufs[s.next]
 			s.next++
-			it, c := f.open(&s.br, bi, yield)
+			var it *recordIter
+			var c bool
+			if s.ahead != nil {
+				<-s.ahead.ready
+				r := s.ahead
+				s.ahead = nil
+				s.br, s.br2 = s.br2, s.br // r used br2: it becomes current
+				it, c = f.startRecords(bi, r.recs, r.base, r.err, yield)
+			} else {
+				it, c = f.open(&s.br, bi, yield)
+			}
 			if !c {
 				return false, false
+			}
+			if f.parallel() && s.next < len(s.bufs) {
+				s.ahead = f.startLoad(&s.br2, s.bufs[s.next])
 			}
 			s.it = it
 			continue
