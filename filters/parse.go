@@ -185,7 +185,7 @@ func (p *parser) comparison() (expr, error) {
 		if err != nil {
 			return expr{}, err
 		}
-		return expr{pos: l.pos, cond: inSet(lv, set, negate)}, nil
+		return expr{pos: l.pos, cond: inSet(l.field, lv, set, negate)}, nil
 	}
 	t := p.peek()
 	op, isCmp := cmpOps[t.text]
@@ -217,6 +217,9 @@ func compareExprs(l, r expr, lv, rv operand, op cmpOp) pred {
 			if !ok {
 				return false
 			}
+			if res, done := fastCompare(v, b, op); done {
+				return res
+			}
 			a, ok := fromAny(v)
 			return ok && compare(a, b, op)
 		}
@@ -237,7 +240,26 @@ func compareExprs(l, r expr, lv, rv operand, op cmpOp) pred {
 	}
 }
 
-func inSet(lv operand, set []val, negate bool) pred {
+func inSet(field string, lv operand, set []val, negate bool) pred {
+	if field != "" {
+		return func(x Fields) bool {
+			v, ok := x.Lookup(field)
+			if !ok {
+				return false
+			}
+			for _, s := range set {
+				res, done := fastCompare(v, s, opEq)
+				if !done {
+					a, ok := fromAny(v)
+					res = ok && compare(a, s, opEq)
+				}
+				if res {
+					return !negate
+				}
+			}
+			return negate
+		}
+	}
 	return func(x Fields) bool {
 		a, ok := lv(x)
 		if !ok {
@@ -321,17 +343,22 @@ func (p *parser) bitand() (expr, error) {
 		return expr{}, err
 	}
 	terms := []operand{v}
+	var lits []*val
 	for p.isOp("&") {
 		p.next()
 		e, err := p.primary()
 		if err != nil {
 			return expr{}, err
 		}
+		lits = append(lits, e.lit)
 		v, err := p.valueOf(e)
 		if err != nil {
 			return expr{}, err
 		}
 		terms = append(terms, v)
+	}
+	if m, ok := constMask(lits); ok && first.field != "" {
+		return expr{pos: first.pos, value: maskField(first.field, m)}, nil
 	}
 	return expr{pos: first.pos, value: func(x Fields) (val, bool) {
 		acc, ok := terms[0](x)
@@ -541,5 +568,49 @@ func (p *parser) cond(e expr) pred {
 	return func(x Fields) bool {
 		a, ok := v(x)
 		return ok && a.truthy()
+	}
+}
+
+// constMask folds the literal right-hand sides of field & lit & lit… into
+// one value; ok is false when any of them is not a constant integer.
+func constMask(lits []*val) (val, bool) {
+	var m val
+	for i, l := range lits {
+		if l == nil {
+			return val{}, false
+		}
+		if i == 0 {
+			m = *l
+		}
+		var ok bool
+		if m, ok = bitAnd(m, *l); !ok {
+			return val{}, false
+		}
+	}
+	return m, len(lits) > 0
+}
+
+// maskField is the value of field & m for a constant integer m.
+func maskField(field string, m val) operand {
+	bits, _ := m.bits()
+	return func(x Fields) (val, bool) {
+		v, ok := x.Lookup(field)
+		if !ok {
+			return val{}, false
+		}
+		switch n := v.(type) {
+		case uint64:
+			return uintVal(n & bits), true
+		case int64:
+			if m.k == kInt {
+				return intVal(n & int64(bits)), true
+			}
+			return uintVal(uint64(n) & bits), true
+		}
+		a, ok := fromAny(v)
+		if !ok {
+			return val{}, false
+		}
+		return bitAnd(a, m)
 	}
 }

@@ -404,3 +404,43 @@ func (v val) text() string {
 	}
 	return v.s
 }
+
+// fastCompare handles the commonest cases of compare(fromAny(v), b, op)
+// directly: a string field against a string literal and an integer field
+// against an integer literal. done is false for everything else.
+func fastCompare(v any, b val, op cmpOp) (res, done bool) {
+	switch x := v.(type) {
+	case string:
+		if b.k != kStr {
+			return false, false
+		}
+		switch op {
+		case opEq:
+			return strings.EqualFold(x, b.s), true
+		case opNe:
+			return !strings.EqualFold(x, b.s), true
+		}
+		return op.holds(compareFold(x, b.s)), true
+	case uint64:
+		if b.k != kInt || x > math.MaxInt64 {
+			return false, false
+		}
+		return op.holds(cmpInt(int64(x), int64(b.n))), true
+	case int64:
+		if b.k != kInt {
+			return false, false
+		}
+		return op.holds(cmpInt(x, int64(b.n))), true
+	}
+	return false, false
+}
+
+func cmpInt(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
