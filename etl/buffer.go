@@ -42,8 +42,12 @@ const BufferTypeHeader = 4
 
 // Limits that keep hostile files from driving allocations.
 const (
-	minBufferSize     = 1 << 10
-	maxBufferSize     = 64 << 20 // ETW allows far less; anything above is corruption
+	minBufferSize = 1 << 10
+	maxBufferSize = 16 << 20 // ETW allows far less; anything above is corruption
+	// maxRatio bounds how much a compressed buffer may claim to expand: ETW
+	// records compress a few times, never a thousand, so a larger claim is
+	// corruption and is not allocated.
+	maxRatio          = 1024
 	defaultBufferSize = 1 << 20
 )
 
@@ -86,26 +90,58 @@ func parseBufferHeader(b []byte, off int64, index int) BufferInfo {
 	return bi
 }
 
-// check validates a buffer header against the file's limits and returns
-// what is wrong, or "".
-func (bi *BufferInfo) check(maxSize uint32) string {
+// Buffer header problems found by check.
+type bufferProblem uint8
+
+const (
+	bufferOK bufferProblem = iota
+	bufferTooSmall
+	bufferTooLarge
+	bufferBadFlags
+	bufferBadType
+	bufferBadSaved
+	bufferBadFilled
+)
+
+// check validates a buffer header against the file's limits. It does not
+// allocate: the resynchronisation scan calls it at every byte.
+func (bi *BufferInfo) check(maxSize uint32) bufferProblem {
 	switch {
 	case bi.Size < BufferHeaderSize:
-		return fmt.Sprintf("buffer size %d is smaller than the buffer header", bi.Size)
+		return bufferTooSmall
 	case bi.Size > maxSize:
-		return fmt.Sprintf("buffer size %d is larger than the logger's buffer size %d", bi.Size, maxSize)
+		return bufferTooLarge
 	case bi.Flags&^0x7F != 0:
-		return fmt.Sprintf("unknown buffer flags %#x", bi.Flags)
+		return bufferBadFlags
 	case bi.Type > 8:
-		return fmt.Sprintf("unknown buffer type %d", bi.Type)
+		return bufferBadType
 	}
 	if bi.Compressed {
 		if bi.SavedSize < BufferHeaderSize || bi.SavedSize > maxSize {
-			return fmt.Sprintf("compressed buffer's uncompressed size %d is out of range", bi.SavedSize)
+			return bufferBadSaved
 		}
-		return ""
+		return bufferOK
 	}
 	if bi.Filled != 0 && (bi.Filled < BufferHeaderSize || bi.Filled > bi.Size) {
+		return bufferBadFilled
+	}
+	return bufferOK
+}
+
+// describe says what is wrong with a header that failed check.
+func (bi *BufferInfo) describe(p bufferProblem, maxSize uint32) string {
+	switch p {
+	case bufferTooSmall:
+		return fmt.Sprintf("buffer size %d is smaller than the buffer header", bi.Size)
+	case bufferTooLarge:
+		return fmt.Sprintf("buffer size %d is larger than the logger's buffer size %d", bi.Size, maxSize)
+	case bufferBadFlags:
+		return fmt.Sprintf("unknown buffer flags %#x", bi.Flags)
+	case bufferBadType:
+		return fmt.Sprintf("unknown buffer type %d", bi.Type)
+	case bufferBadSaved:
+		return fmt.Sprintf("compressed buffer's uncompressed size %d is out of range", bi.SavedSize)
+	case bufferBadFilled:
 		return fmt.Sprintf("buffer's filled offset %d is outside the buffer (size %d)", bi.Filled, bi.Size)
 	}
 	return ""
@@ -167,6 +203,9 @@ func (br *bufferReader) load(bi *BufferInfo) (records []byte, base int64, err er
 		return raw[BufferHeaderSize:end], bi.Offset + BufferHeaderSize, truncErr
 	}
 	want := bi.recordsLen()
+	if in := len(raw) - BufferHeaderSize; want > maxRatio*in && want > minBufferSize {
+		return nil, -1, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d claims %d bytes from %d compressed bytes", bi.Index, want, in)}
+	}
 	if cap(br.dec) < want {
 		br.dec = make([]byte, want)
 	}

@@ -116,8 +116,8 @@ func (f *File) readHeader() error {
 		return fmt.Errorf("etl: read first buffer: %w", err)
 	}
 	bi := parseBufferHeader(bh[:], 0, 0)
-	if msg := bi.check(maxBufferSize); msg != "" {
-		return &FormatError{Off: 0, Msg: "not an ETL file: first buffer header: " + msg}
+	if p := bi.check(maxBufferSize); p != bufferOK {
+		return &FormatError{Off: 0, Msg: "not an ETL file: first buffer header: " + bi.describe(p, maxBufferSize)}
 	}
 	if bi.Compressed {
 		return &FormatError{Off: bhBufferFlag, Msg: "not an ETL file: the first buffer is compressed"}
@@ -173,7 +173,8 @@ func (f *File) Buffers() iter.Seq2[BufferInfo, error] {
 				return
 			}
 			bi := parseBufferHeader(bh[:], off, index)
-			if msg := bi.check(f.maxSize); msg != "" {
+			if p := bi.check(f.maxSize); p != bufferOK {
+				msg := bi.describe(p, f.maxSize)
 				next := f.resync(off + 1)
 				err := &FormatError{Off: off, Msg: msg + fmt.Sprintf("; skipped %d bytes to the next buffer", next-off)}
 				if next >= f.size {
@@ -246,7 +247,7 @@ func (f *File) resync(off int64) int64 {
 // the strict checks used when looking for the next buffer after corruption.
 func (f *File) plausibleBuffer(b []byte, off int64) bool {
 	bi := parseBufferHeader(b, off, 0)
-	if bi.check(f.maxSize) != "" || bi.Size < BufferHeaderSize+8 {
+	if bi.check(f.maxSize) != bufferOK || bi.Size < BufferHeaderSize+8 {
 		return false
 	}
 	if off+int64(bi.Size) > f.size {
@@ -475,7 +476,7 @@ func (f *File) finish(ev *Event) {
 const maxIndex = 1 << 22
 
 // memoryBudget bounds the buffer memory of the merge: one buffer per CPU.
-const memoryBudget = 512 << 20
+const memoryBudget = 256 << 20
 
 // cpuStream is one CPU's sequence of buffers during the merge.
 type cpuStream struct {
