@@ -100,6 +100,40 @@ var builtin = []*schema{
 	winhttp(1052, "WinHTTP_Getaddrinfo", "getaddrinfo %3 returned %1", "error:u32:status Flags:u32 AddressName:astr"),
 	winhttp(1053, "", "The WinHttp TLS handshake failed with version mismatch error (Host %1) (Process %5)", "Host:wstr ModulePath:wstr ModuleName:wstr ProcessPath:wstr ProcessName:wstr"),
 	winhttp(58999, "Debug", "%1", "Message:astr"),
+	// WinHttp autoproxy (WPAD) events, Windows 10 1607+: v0 with ANSI
+	// strings, v1 with UTF-16 ones (their lengths counted in characters:
+	// believed).
+	ap(801, 0, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:castr=_ConnectionNameLength DetectFlags:x32"),
+	ap(801, 1, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:cwstr=_ConnectionNameLength DetectFlags:x32"),
+	ap(802, 0, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:castr=_InterfaceLength"),
+	ap(802, 1, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength"),
+	ap(803, 0, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+	ap(803, 1, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+	ap(804, 0, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
+	ap(804, 1, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
+	ap(805, 0, "AutoproxyDNSStart", "DetectFlags:x32"),
+	ap(806, 0, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength DetectFlags:x32"),
+	ap(806, 1, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength DetectFlags:x32"),
+	ap(807, 0, "AutoproxyDNSFail", "DetectFlags:x32 Error:u32:status"),
+	ap(808, 0, "AutoproxySearchFail", "Error:u32:status"),
+	ap(809, 0, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+	ap(809, 1, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+	ap(810, 0, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+	ap(810, 1, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+	ap(811, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
+	ap(811, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
+	ap(812, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:castr=_MIMETypeLength Error:u32:status"),
+	ap(812, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:cwstr=_MIMETypeLength Error:u32:status"),
+	ap(813, 0, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:castr=_URLLength"),
+	ap(813, 1, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:cwstr=_URLLength"),
+	ap(814, 0, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:castr=_URLLength _ProxyStringLength:u16 ProxyString:castr=_ProxyStringLength"),
+	ap(814, 1, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:cwstr=_URLLength _ProxyStringLength:u16 ProxyString:cwstr=_ProxyStringLength"),
+	ap(815, 0, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:castr=_URLLength Error:u32:status"),
+	ap(815, 1, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:cwstr=_URLLength Error:u32:status"),
+	ap(816, 0, "BlockingAutoproxyDeterminationStart", ""),
+	ap(817, 0, "BlockingAutoproxyDeterminationStop", ""),
+	ap(819, 0, "AutoproxySWPAD", "WPADNetworkDecision:u32 NetworkCount:u32"),
+
 	winhttp(59999, "Debug", "(%1:%2) %4", "File:astr Line:u32 Length:u16 Message:castr=Length"),
 
 	// Microsoft-Windows-WinINet §2.3.
@@ -142,6 +176,15 @@ var builtin = []*schema{
 	tcpip(1045, "TcpConnectTcbTimeout", 0),
 	tcpip(1033, "TcpConnectTcbComplete", 1),
 	tcpip(1034, "TcpConnectTcbFailure", 1),
+	tcpip(1045, "TcpConnectTcbTimeout", 1),
+	tcpip(1038, "TcpCloseTcbRequest", 0),
+	tcpip(1039, "TcpAbortTcbRequest", 0),
+	tcpip(1040, "TcpAbortTcbComplete", 0),
+	tcpip(1043, "TcpDisconnectTcbComplete", 0),
+	tcpip(1038, "TcpCloseTcbRequest", 1),
+	tcpip(1039, "TcpAbortTcbRequest", 1),
+	tcpip(1040, "TcpAbortTcbComplete", 1),
+	tcpip(1043, "TcpDisconnectTcbComplete", 1),
 
 	// Microsoft-Windows-DNS-Client §2.7.
 	{provider: DNSClient, id: 3006, name: "DnsQueryStart", message: "DNS query for %1 (type %2)", fields: parseFields("QueryName:wstr QueryType:u32 QueryOptions:u64 ServerList:wstr IsNetworkQuery:u32 NetworkQueryIndex:u32 InterfaceIndex:u32 IsAsyncQuery:u32")},
@@ -149,6 +192,7 @@ var builtin = []*schema{
 	{provider: DNSClient, id: 3020, name: "DnsQueryResponse", message: "DNS response for %1: status %5, results %6", fields: parseFields("QueryName:wstr QueryType:u32 NetworkIndex:u32 InterfaceIndex:u32 Status:u32:status QueryResults:wstr"), trailing: true},
 
 	// Winsock-AFD §2.8.
+	{provider: AFD, id: 1017, name: "AfdConnect", message: "connect status %5", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Status:u32:status")},
 	{provider: AFD, id: 1018, name: "AfdConnectWithAddress", message: "connect %9 status %7", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Buffer:ptr BufferLength:u32 Status:u32:status AddressLen:u32 Address:sock=AddressLen")},
 
 	// NDIS-PacketCapture §2.9: with and without the 1809 trailing fields.
@@ -178,6 +222,10 @@ func winhttp(id uint16, task, msg, fields string) *schema {
 		s.name = "WinHttp" + itoa(id)
 	}
 	return s
+}
+
+func ap(id uint16, v uint8, name, fields string) *schema {
+	return &schema{provider: WinHttp, id: id, version: v, name: name, task: name, fields: parseFields(fields), believed: v == 1}
 }
 
 func wininet(id uint16, msg, fields string) *schema {

@@ -321,6 +321,8 @@ func TestMoreSchemas(t *testing.T) {
 		{decode.WinINet, 705, etl.KindEventHeader, etltest.NewPayload(8).Ptr(0x10).U16(4).Raw([]byte("abcd")).U32(2).Bytes(), map[string]string{"CertHash": "abcd", "WarningFlags": "0x2"}},
 		{decode.WinINet, 703, etl.KindEventHeader, etltest.NewPayload(8).Ptr(0x10).U32(12157).Bytes(), map[string]string{"Error": "0x2f7d (ERROR_WINHTTP_SECURE_CHANNEL_ERROR)"}},
 		{decode.WinINet, 305, etl.KindEventHeader, etltest.NewPayload(8).U16(9).Raw([]byte("a.example")).Ptr(1).U16(8).Raw([]byte("10.0.0.1")).Bytes(), map[string]string{"HostName": "a.example", "AddressList": "10.0.0.1"}},
+		{decode.WinHttp, 814, etl.KindEventHeader, etltest.NewPayload(8).U16(5).UTF16("a/b.c").U16(6).UTF16("PROXY ").Bytes(), map[string]string{"URL": "a/b.c", "ProxyString": "PROXY "}},
+		{decode.TCPIP, 1043, etl.KindEventHeader, etltest.NewPayload(8).U32(16).SockaddrIn(netip.MustParseAddrPort("10.0.0.5:50123")).U32(16).SockaddrIn(netip.MustParseAddrPort("52.97.1.2:443")).U32(0).U32(4321).U32(1).Ptr(9).Bytes(), map[string]string{"RemoteAddress": "52.97.1.2:443", "ProcessId": "4321"}},
 		{decode.SchannelEvt, 258, etl.KindEventHeader, etltest.NewPayload(8).U32(0x80090331).Bytes(), map[string]string{"ReturnValue": "0x80090331 (SEC_E_ALGORITHM_MISMATCH)"}},
 		{decode.SchannelEvt, 1793, etl.KindEventHeader, etltest.NewPayload(4).Ptr(7).UTF16Z("outlook.office365.com").Bytes(), map[string]string{"ContextHandle": "0x7", "TargetName": "outlook.office365.com"}},
 		{etl.EventTraceGUID, 0, etl.KindSystem, etltest.NewPayload(8).U32(65536).U32(0x0a000000).U32(19041).U32(4).U64(0).U32(156250).U32(512).U32(1).U32(9).U32(0).U32(8).U32(3).U32(2400).Ptr(0).Ptr(0).Raw(make([]byte, 200)).Bytes(),
@@ -328,6 +330,9 @@ func TestMoreSchemas(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ev := &etl.Event{Kind: tt.kind, Provider: tt.provider, ID: tt.id, PointerSize: 8, UserData: tt.data}
+		if tt.id == 814 {
+			ev.Version = 1
+		}
 		if tt.id == 1793 { // a 32-bit writer
 			ev.PointerSize = 4
 		}
