@@ -29,6 +29,7 @@ type parser struct {
 	i      int
 	depth  int
 	fields []string
+	seen   map[string]bool // lower-cased names in fields
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -464,12 +465,14 @@ func (p *parser) field(pos int, parts []string) string {
 		parts = parts[1:]
 	}
 	name := strings.Join(parts, ".")
-	for _, f := range p.fields {
-		if strings.EqualFold(f, name) {
-			return name
-		}
+	key := strings.ToLower(name)
+	if p.seen == nil {
+		p.seen = map[string]bool{}
 	}
-	p.fields = append(p.fields, name)
+	if !p.seen[key] {
+		p.seen[key] = true
+		p.fields = append(p.fields, name)
+	}
 	return name
 }
 

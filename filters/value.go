@@ -182,10 +182,11 @@ func parseNum(s string) (val, bool) {
 			switch {
 			case c >= '0' && c <= '9':
 				if !dot {
-					if u > (math.MaxUint64-9)/10 {
+					d := uint64(c - '0')
+					if u > (math.MaxUint64-d)/10 {
 						return val{}, false
 					}
-					u = u*10 + uint64(c-'0')
+					u = u*10 + d
 				}
 			case c == '.' && !dot && i > 0 && i+1 < len(s):
 				dot = true
