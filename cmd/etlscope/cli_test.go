@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
 	"github.com/etlscope/etlscope/internal/sharedtest"
@@ -252,5 +253,35 @@ func TestConversationsAndPcap(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "outlook.office365.com") || !strings.Contains(string(b), "70") {
 		t.Errorf("tshark did not see the SNI and alert 70:\n%s", b)
+	}
+}
+
+func TestEventsManifest(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "contoso.man")
+	os.WriteFile(manifest, []byte(`<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events">
+ <instrumentation><events>
+  <provider name="Contoso-Agent" guid="{0e4b2a9c-8f41-4c2b-9a57-6e1d2f3a4b5c}">
+   <events><event value="42" version="0" symbol="TlsPolicy" template="T"/></events>
+   <templates><template tid="T"><data name="Mask" inType="win:HexInt32"/><data name="Host" inType="win:UnicodeString"/></template></templates>
+  </provider>
+ </events></instrumentation>
+</instrumentationManifest>`), 0o644)
+	b := nettrace.New(etltest.Options{})
+	g := etl.MustParseGUID("0e4b2a9c-8f41-4c2b-9a57-6e1d2f3a4b5c")
+	b.Event(nettrace.PowerShell, g, 42, 0, 4, 0, 0, 0, b.P().U32(0x800).UTF16Z("contoso.example").Bytes())
+	data, _ := b.Bytes()
+	trace := filepath.Join(dir, "x.etl")
+	os.WriteFile(trace, data, 0o644)
+	_, before, _ := runCLI(t, "events", trace, "-f", "id == 42", "-o", "csv")
+	code, after, errs := runCLI(t, "events", trace, "--manifest", manifest, "-f", "Host.endswith(\".example\")", "--fields", "Mask", "-o", "csv")
+	if code != 0 || !strings.Contains(after, "Contoso-Agent") || !strings.Contains(after, `"TlsPolicy: Mask=0x800, Host=contoso.example",0x800`) {
+		t.Errorf("with manifest: exit %d\n%s%s", code, after, errs)
+	}
+	if strings.Contains(before, "Contoso-Agent") || !strings.Contains(before, "0e4b2a9c-8f41-4c2b-9a57-6e1d2f3a4b5c") {
+		t.Errorf("without manifest:\n%s", before)
+	}
+	if code, _, errs := runCLI(t, "events", trace, "--manifest", filepath.Join(dir, "missing.man")); code != exitUsage || !strings.Contains(errs, "manifest") {
+		t.Errorf("missing manifest: exit %d %s", code, errs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 type infoOptions struct {
 	output string
+	redact bool
 }
 
 func newInfoCmd(s *streams) *cobra.Command {
@@ -34,6 +35,7 @@ and the number of records per provider, with the provider name where etlscope kn
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
+	cmd.Flags().BoolVar(&o.redact, "redact", false, "hide user names in the log file path and the file name")
 	return cmd
 }
 
@@ -123,6 +125,12 @@ func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error
 		return badInput(fmt.Errorf("%s: %w", path, fatal))
 	}
 	res := buildInfo(path, f, counts, warnings)
+	if o.redact {
+		red := report.NewRedactor()
+		res.File = "NetTrace.etl (name redacted)"
+		res.LogFileName = red.Text(res.LogFileName)
+		res.LoggerName = red.Text(res.LoggerName)
+	}
 	for _, w := range warnings {
 		fmt.Fprintln(s.Err, "warning:", w)
 	}
