@@ -39,7 +39,10 @@ func TestProgressLoop(t *testing.T) {
 	stop := progressLoop(&out, f, time.Millisecond)
 	for range f.Events(etl.ReadOptions{}) {
 	}
-	time.Sleep(20 * time.Millisecond)
+	// Wait (under load, generously) for a tick after the end.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !strings.Contains(out.String(), "reading 100% ("); {
+		time.Sleep(time.Millisecond)
+	}
 	stop()
 	s := out.String()
 	if !strings.Contains(s, "reading 100% (") || !strings.HasSuffix(s, "\r\033[K") {
