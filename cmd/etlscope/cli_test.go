@@ -285,3 +285,22 @@ func TestEventsManifest(t *testing.T) {
 		t.Errorf("missing manifest: exit %d %s", code, errs)
 	}
 }
+
+func TestEventsLimitAndOrder(t *testing.T) {
+	path := hcwTrace(t)
+	code, out, _ := runCLI(t, "events", path, "-n", "3", "-o", "csv")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 4 || !strings.HasPrefix(lines[1], "2024-03-12T09:30:00.0000000Z,EventTrace,0,") {
+		t.Errorf("--limit 3: exit %d\n%s", code, out)
+	}
+	// Time order: every timestamp is >= the previous one.
+	_, out, _ = runCLI(t, "events", path, "-o", "csv")
+	prev := ""
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		ts := strings.Split(l, ",")[0]
+		if ts < prev {
+			t.Fatalf("out of order: %s after %s", ts, prev)
+		}
+		prev = ts
+	}
+}
