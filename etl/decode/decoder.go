@@ -63,7 +63,14 @@ func (d *Decoded) PropString(name string) string {
 // decoded properties by theirs, case-insensitively.
 func (d *Decoded) Lookup(name string) (any, bool) {
 	ev := d.Event
-	switch strings.ToLower(name) {
+	key := name
+	if hasUpper(name) {
+		key = ""
+		if len(name) <= len("provider_guid") { // the longest header field name
+			key = strings.ToLower(name)
+		}
+	}
+	switch key {
 	case "description":
 		return d.Description, true
 	case "provider":
@@ -120,6 +127,16 @@ func (d *Decoded) Lookup(name string) (any, bool) {
 		return v.s, true
 	}
 	return v.String(), true
+}
+
+// hasUpper reports whether s has an ASCII capital letter.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Decoder decodes events. It is not safe for concurrent use: it learns
