@@ -122,7 +122,8 @@ type Conversation struct {
 	FinAt          time.Time
 	Gaps           bool // data missing (truncated capture or lost segments)
 
-	ClientHello   *tlswire.ClientHello
+	ClientHello   *tlswire.ClientHello // its CipherSuites and Extensions are dropped once the handshake is decided
+	OfferedSuites int                  // number of cipher suites the client offered
 	ClientHelloAt time.Time
 	ServerHello   *tlswire.ServerHello
 	ServerHelloAt time.Time
@@ -467,8 +468,13 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 	}
 }
 
-// release drops the reassembly state of both directions.
+// release drops the reassembly state of both directions, and the parts of
+// the ClientHello nothing reports (cipher and extension lists).
 func (c *Conversation) release() {
+	if c.ClientHello != nil {
+		c.OfferedSuites = len(c.ClientHello.CipherSuites)
+		c.ClientHello.CipherSuites, c.ClientHello.Extensions = nil, nil
+	}
 	for i, h := range c.half {
 		if h != nil {
 			h.stopped = true
