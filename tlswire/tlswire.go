@@ -148,6 +148,29 @@ func handshakeBody(msg []byte, want uint8, name string) (cryptobyte.String, erro
 	return body, nil
 }
 
+// eachExtension calls fn for every extension of a hello whose remaining
+// body is the (optional) extensions block.
+func eachExtension(body *cryptobyte.String, fn func(typ uint16, data cryptobyte.String) error) error {
+	if body.Empty() {
+		return nil // no extensions (old clients and servers)
+	}
+	var exts cryptobyte.String
+	if !body.ReadUint16LengthPrefixed(&exts) {
+		return errShort
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var data cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			return errors.New("tlswire: malformed extension")
+		}
+		if err := fn(typ, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ParseClientHello parses a handshake message (starting at the type byte)
 // holding a ClientHello.
 func ParseClientHello(msg []byte) (*ClientHello, error) {
@@ -174,34 +197,22 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 			h.CipherSuites = append(h.CipherSuites, cs)
 		}
 	}
-	if body.Empty() {
-		return h, nil // no extensions (old clients)
-	}
-	var exts cryptobyte.String
-	if !body.ReadUint16LengthPrefixed(&exts) {
-		return nil, errShort
-	}
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return nil, errors.New("tlswire: malformed extension")
-		}
+	err = eachExtension(&body, func(typ uint16, data cryptobyte.String) error {
 		if IsGREASE(typ) {
-			continue
+			return nil
 		}
 		h.Extensions = append(h.Extensions, typ)
 		switch typ {
 		case extServerName:
 			var list cryptobyte.String
 			if !data.ReadUint16LengthPrefixed(&list) {
-				return nil, errors.New("tlswire: malformed server_name")
+				return errors.New("tlswire: malformed server_name")
 			}
 			for !list.Empty() {
 				var nt uint8
 				var name cryptobyte.String
 				if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
-					return nil, errors.New("tlswire: malformed server_name")
+					return errors.New("tlswire: malformed server_name")
 				}
 				if nt == 0 && h.SNI == "" {
 					h.SNI = string(name)
@@ -210,12 +221,12 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 		case extSupportedVersions:
 			var list cryptobyte.String
 			if !data.ReadUint8LengthPrefixed(&list) {
-				return nil, errors.New("tlswire: malformed supported_versions")
+				return errors.New("tlswire: malformed supported_versions")
 			}
 			for !list.Empty() {
 				var v uint16
 				if !list.ReadUint16(&v) {
-					return nil, errors.New("tlswire: malformed supported_versions")
+					return errors.New("tlswire: malformed supported_versions")
 				}
 				if !IsGREASE(v) {
 					h.SupportedVersions = append(h.SupportedVersions, Version(v))
@@ -224,18 +235,22 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 		case extALPN:
 			var list cryptobyte.String
 			if !data.ReadUint16LengthPrefixed(&list) {
-				return nil, errors.New("tlswire: malformed ALPN")
+				return errors.New("tlswire: malformed ALPN")
 			}
 			for !list.Empty() {
 				var p cryptobyte.String
 				if !list.ReadUint8LengthPrefixed(&p) {
-					return nil, errors.New("tlswire: malformed ALPN")
+					return errors.New("tlswire: malformed ALPN")
 				}
 				if len(h.ALPN) < 16 {
 					h.ALPN = append(h.ALPN, string(p))
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -275,26 +290,18 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 	case downgradeTLS11:
 		h.DowngradeSentinel = "TLS1.1-or-below"
 	}
-	if body.Empty() {
-		return h, nil
-	}
-	var exts cryptobyte.String
-	if !body.ReadUint16LengthPrefixed(&exts) {
-		return nil, errShort
-	}
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return nil, errors.New("tlswire: malformed extension")
-		}
+	err = eachExtension(&body, func(typ uint16, data cryptobyte.String) error {
 		if typ == extSupportedVersions {
 			var v uint16
 			if !data.ReadUint16(&v) {
-				return nil, errors.New("tlswire: malformed supported_versions")
+				return errors.New("tlswire: malformed supported_versions")
 			}
 			h.SelectedVersion = Version(v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return h, nil
 }
