@@ -17,9 +17,18 @@ import (
 // keeps the process's memory close to what it really needs.
 const gcPercent = 50
 
+// memoryLimit is the soft memory limit unless GOMEMLIMIT is set. Live
+// data stays well below it on ordinary traces; on traces with tens of
+// thousands of TCP connections the collector works harder to stay under
+// it (Go caps the collector's CPU share, so this never stalls).
+const memoryLimit = 84 << 20
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	os.Exit(run(os.Args[1:], &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }
