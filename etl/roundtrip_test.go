@@ -3,6 +3,9 @@ package etl_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +170,31 @@ func TestNotETL(t *testing.T) {
 				t.Fatalf("got %v, want a *FormatError", err)
 			}
 		})
+	}
+}
+
+// TestParallelDecompressionMatches reads a compressed trace with buffers
+// decompressed ahead on other cores and with one core: same records, same
+// order, in both iteration orders.
+func TestParallelDecompressionMatches(t *testing.T) {
+	b := writeFixture(t, etltest.Options{CPUs: 4, BufferSize: 4096, Compress: true}, 3000)
+	read := func(procs int, fileOrder bool) []string {
+		old := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(old)
+		evs, warns, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder})
+		if len(warns) > 0 {
+			t.Fatal(warns)
+		}
+		out := make([]string, len(evs))
+		for i, ev := range evs {
+			out[i] = fmt.Sprintf("%d/%d/%d/%x", ev.Timestamp, ev.CPU, ev.ID, ev.UserData)
+		}
+		return out
+	}
+	for _, fileOrder := range []bool{true, false} {
+		one, many := read(1, fileOrder), read(4, fileOrder)
+		if len(one) != 3002 || strings.Join(one, "\n") != strings.Join(many, "\n") {
+			t.Errorf("file order %v: %d records with one core, %d with four, or a different order", fileOrder, len(one), len(many))
+		}
 	}
 }
