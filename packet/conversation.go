@@ -111,7 +111,8 @@ type Conversation struct {
 	ClientKnown    bool // false when neither a SYN nor a ClientHello told which side is the client
 	FirstSeen      time.Time
 	LastSeen       time.Time
-	PID            uint32 // process id of the first frame's event; often not the owner (DPC context)
+	PID            uint32 // owning process when PIDKnown; else the first frame's event PID (often not the owner: DPC context)
+	PIDKnown       bool   // PID comes from a TCPIP connect event
 	Frames         int
 	Duplicates     int // frames seen again at another layer or interface
 	Bytes          [3]int
@@ -187,8 +188,9 @@ type connKey struct {
 	a, b netip.AddrPort
 }
 
-func keyOf(x, y netip.AddrPort) connKey {
-	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
+func keyOf(xa, ya netip.Addr, xp, yp uint16) connKey {
+	x, y := netip.AddrPortFrom(xa, xp), netip.AddrPortFrom(ya, yp)
+	if xa.Less(ya) || (xa == ya && xp < yp) {
 		return connKey{x, y}
 	}
 	return connKey{y, x}
@@ -205,6 +207,7 @@ const (
 // Tracker follows TCP connections and parses their TLS handshakes.
 type Tracker struct {
 	dec      *decoder
+	owners   map[connKey]uint32 // process ids from TCPIP connect events
 	conns    map[connKey]*Conversation
 	list     []*Conversation
 	dropped  int
@@ -213,7 +216,19 @@ type Tracker struct {
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{dec: newDecoder(), conns: map[connKey]*Conversation{}}
+	return &Tracker{dec: newDecoder(), conns: map[connKey]*Conversation{}, owners: map[connKey]uint32{}}
+}
+
+// maxOwners bounds the process table.
+const maxOwners = 200000
+
+// SetOwner records that process pid owns the connection between local and
+// remote (from Microsoft-Windows-TCPIP connect events, which name the
+// process; packet events are logged in whatever context the driver ran).
+func (t *Tracker) SetOwner(local, remote netip.AddrPort, pid uint32) {
+	if len(t.owners) < maxOwners && pid != 0 {
+		t.owners[keyOf(local.Addr().Unmap(), remote.Addr().Unmap(), local.Port(), remote.Port())] = pid
+	}
 }
 
 // Dropped returns how many connections were ignored because the tracker
@@ -230,7 +245,7 @@ func (t *Tracker) Add(f *Frame) {
 		return
 	}
 	t.segments++
-	k := keyOf(s.Src, s.Dst)
+	k := keyOf(s.Src.Addr(), s.Dst.Addr(), s.Src.Port(), s.Dst.Port())
 	c := t.conns[k]
 	// A SYN on a finished connection starts a new one (port reuse).
 	if c != nil && s.SYN && !s.ACK && (c.ResetBy != SideNone || c.FinBy != SideNone) && c.Bytes[Client]+c.Bytes[Server] > 0 {
@@ -259,8 +274,14 @@ func (t *Tracker) Add(f *Frame) {
 	c.add(&s)
 }
 
-// Conversations returns the connections in order of first appearance.
+// Conversations returns the connections in order of first appearance,
+// with the owning process where a TCPIP event named it (PIDKnown).
 func (t *Tracker) Conversations() []*Conversation {
+	for _, c := range t.list {
+		if pid, ok := t.owners[keyOf(c.Client.Addr().Unmap(), c.Server.Addr().Unmap(), c.Client.Port(), c.Server.Port())]; ok {
+			c.PID, c.PIDKnown = pid, true
+		}
+	}
 	out := append([]*Conversation(nil), t.list...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstSeen.Before(out[j].FirstSeen) })
 	return out

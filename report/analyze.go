@@ -66,6 +66,7 @@ type ConnectionTLS struct {
 	Cipher    string    `json:"cipher,omitempty"`
 	Outcome   string    `json:"outcome"`
 	Failed    bool      `json:"failed"`
+	PID       uint32    `json:"pid,omitempty"` // owning process, when a TCPIP event named it
 }
 
 // Analysis is the result of Analyze.
@@ -313,6 +314,16 @@ func (z *analyzer) event(d *decode.Decoded) {
 			}
 		}
 	case decode.TCPIP:
+		if ev.ID == 1033 || ev.ID == 1034 {
+			l, lok := d.Prop("LocalAddress")
+			r, rok := d.Prop("RemoteAddress")
+			pid, pok := d.PropUint("ProcessId")
+			if lap, ok1 := l.AddrPort(); lok && rok && pok && ok1 {
+				if rap, ok2 := r.AddrPort(); ok2 {
+					z.tr.SetOwner(lap, rap, uint32(pid))
+				}
+			}
+		}
 		if ev.ID == 1034 || ev.ID == 1045 {
 			z.tcpFail = addEv(z.tcpFail, z.evidence(d))
 		}
@@ -373,6 +384,9 @@ func (z *analyzer) finish() {
 
 func (z *analyzer) connection(c *packet.Conversation) ConnectionTLS {
 	ct := ConnectionTLS{FirstSeen: c.FirstSeen, Client: z.red.AddrPort(c.Client), Server: z.red.AddrPort(c.Server), Outcome: c.Outcome().String(), Failed: c.Outcome().Failed()}
+	if c.PIDKnown {
+		ct.PID = c.PID
+	}
 	if name := z.dnsName[c.Server.Addr().String()]; name != "" {
 		ct.SNI = z.red.Host(name) // the name DNS resolved to this address, until a ClientHello says better
 	}

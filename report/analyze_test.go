@@ -103,6 +103,9 @@ func TestAnalyzeHCWDetails(t *testing.T) {
 	if strings.Contains(fix, "SCHANNEL") {
 		t.Error("Server 2012 needs no SCHANNEL change")
 	}
+	if len(a.Connections) != 1 || a.Connections[0].PID != 4321 {
+		t.Errorf("connection owner: %+v (the TCPIP connect event names PID 4321)", a.Connections)
+	}
 	if !strings.Contains(a.Verdicts[1].Title, "alert 70 protocol_version by server") {
 		t.Errorf("second verdict: %s", a.Verdicts[1].Title)
 	}

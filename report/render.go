@@ -84,7 +84,7 @@ func processTable(a *Analysis) *Table {
 const maxConnectionRows = 200
 
 func connectionTable(a *Analysis) *Table {
-	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"}}
+	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "pid", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"}}
 	// Failed connections first, then the others, up to the limit.
 	n := 0
 	for pass := 0; pass < 2; pass++ {
@@ -96,7 +96,11 @@ func connectionTable(a *Analysis) *Table {
 				t.Title = fmt.Sprintf("TLS connections (packets; %d of %d shown, failed first; --output json lists up to %d)", maxConnectionRows, a.ConnectionsTotal, MaxConnections)
 				return t
 			}
-			t.Add(ts(c.FirstSeen), c.Client, c.Server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
+			pid := ""
+			if c.PID != 0 {
+				pid = strconv.FormatUint(uint64(c.PID), 10)
+			}
+			t.Add(ts(c.FirstSeen), pid, c.Client, c.Server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
 			n++
 		}
 	}

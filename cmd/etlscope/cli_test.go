@@ -217,7 +217,8 @@ func TestConversationsAndPcap(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := "10.0.0.5:50123,52.97.1.2:443,,outlook.office365.com,TLS 1.0,TLS 1.0,,,alert 70 protocol_version by server"
+	// The owner comes from the TCPIP connect event (packets are logged as System).
+	want := "10.0.0.5:50123,52.97.1.2:443,4321,outlook.office365.com,TLS 1.0,TLS 1.0,,,alert 70 protocol_version by server"
 	if !strings.Contains(out, want) {
 		t.Errorf("conversations:\n%s\nwant a row containing %s", out, want)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/report"
 	"github.com/etlscope/etlscope/tlswire"
@@ -49,6 +51,12 @@ pid and outcome.`,
 // readPackets extracts the frames of path, passing each to fn, and reports
 // format problems through warn.
 func readPackets(ctx context.Context, s *streams, path string, warn func(error), fn func(*packet.Frame) error) (int, error) {
+	return readPacketsOwners(ctx, s, path, warn, fn, nil)
+}
+
+// readPacketsOwners is readPackets that also reports the connection owners
+// named by TCPIP connect events.
+func readPacketsOwners(ctx context.Context, s *streams, path string, warn func(error), fn func(*packet.Frame) error, owner func(local, remote netip.AddrPort, pid uint32)) (int, error) {
 	f, err := etl.Open(path)
 	if err != nil {
 		return 0, badInput(err)
@@ -56,6 +64,7 @@ func readPackets(ctx context.Context, s *streams, path string, warn func(error),
 	defer f.Close()
 	defer startProgress(s, f, false)()
 	x := packet.NewExtractor()
+	dec := decode.New()
 	frames := 0
 	for ev, err := range f.Events(etl.ReadOptions{}) {
 		if err != nil {
@@ -68,6 +77,16 @@ func readPackets(ctx context.Context, s *streams, path string, warn func(error),
 		}
 		if ctx.Err() != nil {
 			return frames, ctx.Err()
+		}
+		if owner != nil && ev.Provider == decode.TCPIP && (ev.ID == 1033 || ev.ID == 1034) {
+			d := dec.Decode(ev)
+			l, lok := propAddr(d, "LocalAddress")
+			r, rok := propAddr(d, "RemoteAddress")
+			pid, pok := d.PropUint("ProcessId")
+			if lok && rok && pok {
+				owner(l, r, uint32(pid))
+			}
+			continue
 		}
 		if !packet.IsPacketEvent(ev) {
 			continue
@@ -92,7 +111,7 @@ func readPackets(ctx context.Context, s *streams, path string, warn func(error),
 // of frames seen.
 func readConversations(ctx context.Context, s *streams, path string, warn func(error)) ([]*packet.Conversation, int, error) {
 	tr := packet.NewTracker()
-	frames, err := readPackets(ctx, s, path, warn, func(fr *packet.Frame) error { tr.Add(fr); return nil })
+	frames, err := readPacketsOwners(ctx, s, path, warn, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
 	if err != nil {
 		return nil, frames, err
 	}
@@ -132,7 +151,7 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 	return t.Render(s.Out, format)
 }
 
-var conversationColumns = []string{"first seen", "client", "server", "pid (hint)", "sni", "client max", "offered", "selected", "cipher", "outcome"}
+var conversationColumns = []string{"first seen", "client", "server", "pid", "sni", "client max", "offered", "selected", "cipher", "outcome"}
 
 func conversationRow(c *packet.Conversation, red *report.Redactor) []string {
 	client, server, sni := c.Client.String(), c.Server.String(), ""
@@ -143,7 +162,7 @@ func conversationRow(c *packet.Conversation, red *report.Redactor) []string {
 		client, server, sni = red.AddrPort(c.Client), red.AddrPort(c.Server), red.Host(sni)
 	}
 	pid := ""
-	if c.PID != 0 && c.PID != 0xFFFFFFFF && c.PID != 4 {
+	if c.PIDKnown {
 		pid = strconv.FormatUint(uint64(c.PID), 10)
 	}
 	var clientMax, offered, selected, cipher string
@@ -171,6 +190,16 @@ func versionList(vs []tlswire.Version) string {
 		s[i] = v.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// propAddr returns a socket-address property.
+func propAddr(d *decode.Decoded, name string) (netip.AddrPort, bool) {
+	v, ok := d.Prop(name)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ap, ok := v.AddrPort()
+	return ap, ok && ap.IsValid()
 }
 
 // convFields exposes a conversation to filters.
