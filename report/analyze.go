@@ -137,6 +137,8 @@ type analyzer struct {
 	shakes   []Evidence        // Schannel 36880: handshakes completed, with the protocol
 	dnsName  map[string]string // IP address → queried name (DNS-Client 3008)
 	red      *Redactor
+
+	lostEvents, lostBuffers uint32
 }
 
 // Analyze reads f once and returns the TLS diagnosis.
@@ -146,6 +148,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	z := &analyzer{a: a, dec: decode.New(), procs: map[uint32]*ProcessTLS{}, x: packet.NewExtractor(), tr: packet.NewTracker(),
 		hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	z.dec.SetOSBuild(h.OSBuild)
+	z.lostEvents, z.lostBuffers = h.EventsLost, h.BuffersLost
 	for ev, err := range f.Events(etl.ReadOptions{}) {
 		if err != nil {
 			var fe *etl.FormatError
@@ -534,6 +537,12 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 		a.Verdicts = append(a.Verdicts, Verdict{Severity: Warning, Title: "TCP connections failed before TLS (TCPIP connect failure/timeout)", Detail: "Check name resolution, proxy and firewall: these connections never reached the TLS handshake.", Evidence: z.tcpFail})
 	}
 	// 6. What the trace cannot tell.
+	if z.lostEvents > 0 || z.lostBuffers > 0 {
+		a.Verdicts = append(a.Verdicts, Verdict{Severity: Warning,
+			Title:  fmt.Sprintf("the trace lost %d events and %d buffers: evidence may be missing", z.lostEvents, z.lostBuffers),
+			Detail: "ETW dropped events because its buffers were full. A verdict above still holds for what was recorded; an absence of events proves less.",
+			Fix:    []string{"Capture again with a larger maxsize (etlscope capture --max-size 1024) and fewer other programs running."}})
+	}
 	if !have("Microsoft-Windows-WebIO") {
 		a.Verdicts = append(a.Verdicts, Verdict{Severity: Unknown, Title: "unknown: provider Microsoft-Windows-WebIO not in trace: cannot tell which protocols WinHTTP enabled (EnabledProtocols)",
 			Fix: []string{`Capture with: netsh trace start scenario=InternetClient capture=yes (etlscope capture does this)`}})

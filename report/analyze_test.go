@@ -205,3 +205,22 @@ func TestSecureProtocolsOption(t *testing.T) {
 		t.Fatalf("%+v", a.Verdicts)
 	}
 }
+
+func TestLostEventsWarning(t *testing.T) {
+	b := nettrace.New(etltest.Options{Build: 17763, EventsLost: 12})
+	b.WebIOACHStart(nettrace.PowerShell, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA80, Version: 1})
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyzeBytes(t, data, nil)
+	found := false
+	for _, v := range a.Verdicts {
+		if v.Severity == Warning && strings.Contains(v.Title, "lost 12 events") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no lost-events warning: %+v", a.Verdicts)
+	}
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/etlscope/etlscope/internal/etltest"
+	"github.com/etlscope/etlscope/internal/nettrace"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden file:\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+	}
+}
+
+// TestInfoGolden renders info for a small deterministic trace in every
+// format.
+func TestInfoGolden(t *testing.T) {
+	b := nettrace.New(etltest.Options{Build: 9200, CPUs: 2, EventsLost: 3})
+	b.WebIOACHStart(nettrace.PowerShell, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA0, Version: 1})
+	b.DNSQueryDone(nettrace.PowerShell, "outlook.office365.com", 1, 0, "52.97.1.2;")
+	b.SchannelAlertReceived(nettrace.PowerShell, nil, 70)
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "NetTrace.etl")
+	os.WriteFile(path, data, 0o644)
+	for _, format := range []string{"table", "json", "csv", "markdown", "html"} {
+		code, out, errs := runCLI(t, "info", path, "--redact", "-o", format)
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", format, code, errs)
+		}
+		golden(t, "info."+format, out)
+	}
+}
