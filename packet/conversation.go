@@ -19,6 +19,7 @@ const (
 	Server
 )
 
+// String returns "client", "server" or "".
 func (s Side) String() string {
 	switch s {
 	case Client:

@@ -61,6 +61,7 @@ const (
 	DirReceived
 )
 
+// String returns "sent", "received" or "unknown".
 func (d Direction) String() string {
 	switch d {
 	case DirSent:
@@ -80,6 +81,7 @@ const (
 	SourcePktMon
 )
 
+// String returns "ndis", "pktmon" or "unknown".
 func (s Source) String() string {
 	switch s {
 	case SourceNDIS:

@@ -86,6 +86,7 @@ type Command struct {
 	Args []string
 }
 
+// String returns the command line as it would be typed.
 func (c Command) String() string { return c.Name + " " + strings.Join(c.Args, " ") }
 
 func netsh(args ...string) Command { return Command{Name: "netsh", Args: args} }
