@@ -98,6 +98,27 @@ func (o Outcome) Failed() bool {
 	return false
 }
 
+// Stamp is a compact UTC time: nanoseconds since the Unix epoch, 0 for
+// none. Conversations keep several; at 8 bytes instead of time.Time's 24
+// they keep the tracker small on traces with many connections.
+type Stamp int64
+
+// StampOf converts t.
+func StampOf(t time.Time) Stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return Stamp(t.UnixNano())
+}
+
+// Time converts s back (the zero time for 0).
+func (s Stamp) Time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).UTC()
+}
+
 // AlertSeen is one TLS alert record with its sender.
 type AlertSeen struct {
 	Time  time.Time
@@ -110,8 +131,8 @@ type Conversation struct {
 	ID             int
 	Client, Server netip.AddrPort
 	ClientKnown    bool // false when neither a SYN nor a ClientHello told which side is the client
-	FirstSeen      time.Time
-	LastSeen       time.Time
+	FirstSeen      Stamp
+	LastSeen       Stamp
 	PID            uint32 // owning process when PIDKnown; else the first frame's event PID (often not the owner: DPC context)
 	PIDKnown       bool   // PID comes from a TCPIP connect event
 	Frames         int
@@ -119,16 +140,16 @@ type Conversation struct {
 	Bytes          [3]int
 	SYN            bool
 	ResetBy        Side
-	ResetAt        time.Time
+	ResetAt        Stamp
 	FinBy          Side
-	FinAt          time.Time
+	FinAt          Stamp
 	Gaps           bool // data missing (truncated capture or lost segments)
 
 	ClientHello   *tlswire.ClientHello // its CipherSuites and Extensions are dropped once the handshake is decided
 	OfferedSuites int                  // number of cipher suites the client offered
-	ClientHelloAt time.Time
+	ClientHelloAt Stamp
 	ServerHello   *tlswire.ServerHello
-	ServerHelloAt time.Time
+	ServerHelloAt Stamp
 	Alerts        []AlertSeen
 	NotTLS        bool
 	AppData       [3]bool // application data seen from client / server
@@ -257,7 +278,7 @@ func (t *Tracker) Add(f *Frame) {
 			t.dropped++
 			return
 		}
-		c = &Conversation{ID: len(t.list) + 1, FirstSeen: f.Time, PID: f.PID}
+		c = &Conversation{ID: len(t.list) + 1, FirstSeen: StampOf(f.Time), PID: f.PID}
 		// Provisional roles: the SYN sender, else the higher port.
 		switch {
 		case s.SYN && !s.ACK:
@@ -284,7 +305,7 @@ func (t *Tracker) Conversations() []*Conversation {
 		}
 	}
 	out := append([]*Conversation(nil), t.list...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstSeen.Before(out[j].FirstSeen) })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstSeen < out[j].FirstSeen })
 	return out
 }
 
@@ -343,14 +364,14 @@ func (c *Conversation) add(s *Segment) {
 	side := c.side(s)
 	if c.released {
 		c.Frames++
-		if f.Time.After(c.LastSeen) {
-			c.LastSeen = f.Time
+		if at := StampOf(f.Time); at > c.LastSeen {
+			c.LastSeen = at
 		}
 		if s.RST && c.ResetBy == SideNone {
-			c.ResetBy, c.ResetAt = side, f.Time
+			c.ResetBy, c.ResetAt = side, StampOf(f.Time)
 		}
 		if s.FIN && c.FinBy == SideNone {
-			c.FinBy, c.FinAt = side, f.Time
+			c.FinBy, c.FinAt = side, StampOf(f.Time)
 		}
 		c.Bytes[side] += len(s.Payload)
 		return
@@ -368,8 +389,8 @@ func (c *Conversation) add(s *Segment) {
 	}
 	h.last = ls
 	c.Frames++
-	if f.Time.After(c.LastSeen) {
-		c.LastSeen = f.Time
+	if at := StampOf(f.Time); at > c.LastSeen {
+		c.LastSeen = at
 	}
 	if f.Truncated {
 		c.Gaps = true
@@ -379,7 +400,7 @@ func (c *Conversation) add(s *Segment) {
 		h.started, h.next = true, s.Seq+1
 	}
 	if s.RST && c.ResetBy == SideNone {
-		c.ResetBy, c.ResetAt = side, f.Time
+		c.ResetBy, c.ResetAt = side, StampOf(f.Time)
 		c.release()
 	}
 	if len(s.Payload) > 0 {
@@ -387,7 +408,7 @@ func (c *Conversation) add(s *Segment) {
 		c.reassemble(side, h, s.Seq, s.Payload, f.Time)
 	}
 	if s.FIN && c.FinBy == SideNone {
-		c.FinBy, c.FinAt = side, f.Time
+		c.FinBy, c.FinAt = side, StampOf(f.Time)
 	}
 }
 
@@ -453,7 +474,7 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 		switch m.Kind {
 		case tlswire.ClientHelloMsg:
 			if c.ClientHello == nil && m.ClientHello != nil {
-				c.ClientHello, c.ClientHelloAt = m.ClientHello, at
+				c.ClientHello, c.ClientHelloAt = m.ClientHello, StampOf(at)
 				if side == Server {
 					c.swap()
 					side = Client
@@ -462,7 +483,7 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 			}
 		case tlswire.ServerHelloMsg:
 			if m.ServerHello != nil && (c.ServerHello == nil || c.ServerHello.HelloRetryRequest) {
-				c.ServerHello, c.ServerHelloAt = m.ServerHello, at
+				c.ServerHello, c.ServerHelloAt = m.ServerHello, StampOf(at)
 				if m.ServerHello.SelectedVersion >= tlswire.Version(0x0304) && !m.ServerHello.HelloRetryRequest {
 					for _, hs := range c.half {
 						if hs != nil && hs.tls != nil {

@@ -386,7 +386,7 @@ func (z *analyzer) finish() {
 }
 
 func (z *analyzer) connection(c *packet.Conversation) ConnectionTLS {
-	ct := ConnectionTLS{FirstSeen: c.FirstSeen, Client: z.red.AddrPort(c.Client), Server: z.red.AddrPort(c.Server), Outcome: c.Outcome().String(), Failed: c.Outcome().Failed()}
+	ct := ConnectionTLS{FirstSeen: c.FirstSeen.Time(), Client: z.red.AddrPort(c.Client), Server: z.red.AddrPort(c.Server), Outcome: c.Outcome().String(), Failed: c.Outcome().Failed()}
 	if c.PIDKnown {
 		ct.PID = c.PID
 	}
@@ -485,12 +485,12 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 				v.Fix = []string{"The same fix as verdict 1: enable TLS 1.2 for WinHTTP."}
 			}
 		}
-		v.Evidence = append(v.Evidence, Evidence{Time: c.ClientHelloAt, Source: "packet", Text: fmt.Sprintf("ClientHello %s → %s, SNI %s, max %s", ct.Client, ct.Server, orDash(ct.SNI), max)})
+		v.Evidence = append(v.Evidence, Evidence{Time: c.ClientHelloAt.Time(), Source: "packet", Text: fmt.Sprintf("ClientHello %s → %s, SNI %s, max %s", ct.Client, ct.Server, orDash(ct.SNI), max)})
 		for _, al := range c.Alerts {
 			v.Evidence = append(v.Evidence, Evidence{Time: al.Time, Source: "packet", Text: fmt.Sprintf("alert %d %s from %s", al.Alert.Description, tlswire.AlertName(al.Alert.Description), al.From)})
 		}
 		if c.ResetBy != packet.SideNone {
-			v.Evidence = append(v.Evidence, Evidence{Time: c.ResetAt, Source: "packet", Text: "TCP reset by " + c.ResetBy.String()})
+			v.Evidence = append(v.Evidence, Evidence{Time: c.ResetAt.Time(), Source: "packet", Text: "TCP reset by " + c.ResetBy.String()})
 		}
 		groups[k] = len(a.Verdicts)
 		a.Verdicts = append(a.Verdicts, v)

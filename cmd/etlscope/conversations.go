@@ -181,7 +181,7 @@ func conversationRow(c *packet.Conversation, red *report.Redactor) []string {
 	if c.Gaps {
 		outcome += " (capture incomplete)"
 	}
-	return []string{formatTime(c.FirstSeen), client, server, pid, sni, clientMax, offered, selected, cipher, outcome}
+	return []string{formatTime(c.FirstSeen.Time()), client, server, pid, sni, clientMax, offered, selected, cipher, outcome}
 }
 
 func versionList(vs []tlswire.Version) string {
