@@ -46,11 +46,7 @@ Exit status: 0 no TLS problem found, 3 a TLS problem found, 2 unreadable input,
 }
 
 func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams) error {
-	format, err := report.ParseFormat(o.output)
-	if err != nil {
-		return usageError(err)
-	}
-	flt, err := compileFilter(o.filter)
+	format, flt, err := formatAndFilter(o.output, o.filter)
 	if err != nil {
 		return err
 	}

@@ -122,11 +122,7 @@ func readConversations(ctx context.Context, s *streams, path string, warn func(e
 }
 
 func runConversations(ctx context.Context, o *conversationsOptions, path string, s *streams) error {
-	format, err := report.ParseFormat(o.output)
-	if err != nil {
-		return usageError(err)
-	}
-	flt, err := compileFilter(o.filter)
+	format, flt, err := formatAndFilter(o.output, o.filter)
 	if err != nil {
 		return err
 	}

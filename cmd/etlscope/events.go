@@ -70,6 +70,17 @@ func newDecoder(manifests []string) (*decode.Decoder, error) {
 	return d, nil
 }
 
+// formatAndFilter parses the --output and --filter flags shared by the
+// commands that read events; both problems are usage errors.
+func formatAndFilter(output, filter string) (report.Format, *filters.Filter, error) {
+	format, err := report.ParseFormat(output)
+	if err != nil {
+		return "", nil, usageError(err)
+	}
+	flt, err := compileFilter(filter)
+	return format, flt, err
+}
+
 func compileFilter(expr string) (*filters.Filter, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, nil
@@ -82,11 +93,7 @@ func compileFilter(expr string) (*filters.Filter, error) {
 }
 
 func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) error {
-	format, err := report.ParseFormat(o.output)
-	if err != nil {
-		return usageError(err)
-	}
-	flt, err := compileFilter(o.filter)
+	format, flt, err := formatAndFilter(o.output, o.filter)
 	if err != nil {
 		return err
 	}
