@@ -446,6 +446,19 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 			Fix:      fix,
 		})
 	}
+	// WinHTTP asked for TLS 1.2 everywhere the trace shows a mask.
+	askedTLS12 := false
+	for _, p := range a.Processes {
+		for _, m := range p.EnabledProtocols {
+			if m&0x800 != 0 {
+				askedTLS12 = true
+			}
+		}
+	}
+	if len(masks) > 0 {
+		askedTLS12 = false
+	}
+
 	// 2. Failed handshakes on the wire, one verdict per server, outcome and
 	// client version (a retrying client fails the same way many times).
 	type failKey struct {
@@ -483,6 +496,14 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 			v.Fix = fix
 			if hasSeverity(a.Verdicts, Problem) && strings.HasPrefix(a.Verdicts[0].Title, "WinHTTP in") {
 				v.Fix = []string{"The same fix as verdict 1: enable TLS 1.2 for WinHTTP."}
+			}
+			if askedTLS12 {
+				// The application asked for TLS 1.2 and Schannel did not
+				// offer it: TLS 1.2 is off at the OS level.
+				v.Detail += fmt.Sprintf(" WinHTTP enabled TLS 1.2 (see the EnabledProtocols evidence), yet the ClientHello offered at most %s: Schannel's TLS 1.2 client is disabled on this machine (SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=0 or DisabledByDefault=1, or the %s default).", max, a.OS.Name)
+				v.Believed = "that Schannel drops protocols disabled in its registry keys from what the application asked for"
+				v.Fix = SchannelTLS12Fix()
+				v.Evidence = append(v.Evidence, filterEvidence(z.ach, "TLS1.2")...)
 			}
 		}
 		v.Evidence = append(v.Evidence, Evidence{Time: c.ClientHelloAt.Time(), Source: "packet", Text: fmt.Sprintf("ClientHello %s → %s, SNI %s, max %s", ct.Client, ct.Server, orDash(ct.SNI), max)})

@@ -224,3 +224,19 @@ func TestLostEventsWarning(t *testing.T) {
 		t.Errorf("no lost-events warning: %+v", a.Verdicts)
 	}
 }
+
+// TestSchannelTLS12Off: WinHTTP asked for TLS 1.2 but the wire shows a TLS
+// 1.0 ClientHello: the fix is the SCHANNEL client keys, not
+// DefaultSecureProtocols.
+func TestSchannelTLS12Off(t *testing.T) {
+	a := analyzeBytes(t, nettrace.Win7SchannelOff(t), nil)
+	if len(a.Verdicts) == 0 || a.Verdicts[0].Severity != Problem {
+		t.Fatalf("%+v", a.Verdicts)
+	}
+	v := a.Verdicts[0]
+	fix := strings.Join(v.Fix, "\n")
+	if !strings.Contains(v.Detail, "Schannel's TLS 1.2 client is disabled") || !strings.Contains(fix, `TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`) ||
+		strings.Contains(fix, "DefaultSecureProtocols") || v.Believed == "" {
+		t.Errorf("verdict %+v", v)
+	}
+}

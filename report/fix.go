@@ -80,3 +80,13 @@ func TLS12Fix(p OSProfile) []string {
 // ProtocolNamesClient names an SP_PROT / WinHTTP protocol mask, e.g.
 // 0xA80 → "TLS1.0|TLS1.1|TLS1.2".
 func ProtocolNamesClient(mask uint32) string { return tlsNames(mask) }
+
+// SchannelTLS12Fix returns the SCHANNEL registry lines that enable the TLS
+// 1.2 client for every application (a reboot applies them).
+func SchannelTLS12Fix() []string {
+	return []string{
+		fmt.Sprintf(`reg add "%s" /v DisabledByDefault /t REG_DWORD /d 0 /f`, schannelTLS12),
+		fmt.Sprintf(`reg add "%s" /v Enabled /t REG_DWORD /d 1 /f`, schannelTLS12),
+		"Reboot: SCHANNEL reads these keys at startup.",
+	}
+}

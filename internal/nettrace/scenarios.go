@@ -127,3 +127,21 @@ func NoWebIO(tb testing.TB) []byte {
 	}
 	return finish(tb, b)
 }
+
+// Win7SchannelOff is Windows Server 2008 R2 (build 7601) with KB3140245
+// and DefaultSecureProtocols 0xA80: WebIO asks for TLS 1.0–1.2, but the
+// SCHANNEL TLS 1.2 client is off, so the ClientHello still offers only TLS
+// 1.0 and Office 365 answers with alert 70.
+func Win7SchannelOff(tb testing.TB) []byte {
+	b := New(etltest.Options{Build: 7601})
+	conn := uint64(0x5d00030)
+	prologue(b)
+	b.WebIOACHStart(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1})
+	b.WebIOACHStop(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1, CredHigh: 1, CredLow: 2})
+	w := handshake(tb, tls.VersionTLS10, tls.VersionTLS12, o365)
+	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndServerFIN}); err != nil {
+		tb.Fatal(err)
+	}
+	b.WebIOISCStop(PowerShell, ISC{Connection: conn, HostName: o365, Result: 0x80090326})
+	return finish(tb, b)
+}
