@@ -500,7 +500,7 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 			if askedTLS12 {
 				// The application asked for TLS 1.2 and Schannel did not
 				// offer it: TLS 1.2 is off at the OS level.
-				v.Detail += fmt.Sprintf(" WinHTTP enabled TLS 1.2 (see the EnabledProtocols evidence), yet the ClientHello offered at most %s: Schannel's TLS 1.2 client is disabled on this machine (SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=0 or DisabledByDefault=1, or the %s default).", max, a.OS.Name)
+				v.Detail = fmt.Sprintf("WinHTTP enabled TLS 1.2 (see the EnabledProtocols evidence), yet the ClientHello offered at most %s: Schannel's TLS 1.2 client is disabled on this machine (SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=0 or DisabledByDefault=1, or the %s default).", max, a.OS.Name)
 				v.Believed = "that Schannel drops protocols disabled in its registry keys from what the application asked for"
 				v.Fix = SchannelTLS12Fix()
 				v.Evidence = append(v.Evidence, filterEvidence(z.ach, "TLS1.2")...)
