@@ -160,7 +160,12 @@ func Doctor(ctx context.Context, sys System, reg Registry, r Runner) (*Diagnosis
 	d.Problem = !tls12WinHTTP || schannelOff
 	if d.Problem {
 		d.Verdict = "TLS 1.2 is not available to WinHTTP on this machine: Office 365 (and the Hybrid Configuration Wizard) will fail with \"an internal error occurred in the SSL library\"."
-		d.Fix = report.TLS12Fix(p)
+		if !tls12WinHTTP {
+			d.Fix = report.TLS12Fix(p)
+		}
+		if schannelOff && !strings.Contains(strings.Join(d.Fix, "\n"), `TLS 1.2\Client`) {
+			d.Fix = append(d.Fix, report.SchannelTLS12Fix()...)
+		}
 	} else {
 		d.Verdict = "TLS 1.2 is available to WinHTTP (as far as the registry tells; an application may still restrict its protocols itself)."
 	}

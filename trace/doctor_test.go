@@ -34,7 +34,7 @@ func TestDoctor(t *testing.T) {
 		{"Windows 7 needs SCHANNEL too", 7601, fakeRegistry{dsp: 0x800, dspWow: 0x800}, "KB3140245", true, []string{`TLS 1.2\Client" /v Enabled`}, nil},
 		{"Windows 10 defaults", 17763, fakeRegistry{}, "", false, nil, nil},
 		{"Windows 10 with a mask lacking TLS 1.2", 17763, fakeRegistry{dsp: 0xA0}, "", true, []string{"DefaultSecureProtocols"}, []string{"KB3140245"}},
-		{"Windows 10 with TLS 1.2 client disabled", 19041, fakeRegistry{tls12 + "Enabled": 0}, "", true, nil, nil},
+		{"Windows 10 with TLS 1.2 client disabled", 19041, fakeRegistry{tls12 + "Enabled": 0}, "", true, []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`}, []string{"DefaultSecureProtocols"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
