@@ -142,6 +142,14 @@ func TestUnknownAndTruncated(t *testing.T) {
 	}
 }
 
+func TestWPPMessage(t *testing.T) {
+	g := etl.MustParseGUID("37d2c3cd-c5d4-4587-8531-4696c44244c8")
+	x := decode.New().Decode(&etl.Event{Kind: etl.KindMessage, Provider: g, MessageGUID: g, MessageNumber: 12, UserData: []byte{1, 2}})
+	if x.EventName != "WPP" || !strings.Contains(x.Description, "WPP message 12 of 37d2c3cd") || x.PropString("UserData") != "0102" || x.ProviderName != "Schannel WPP" {
+		t.Errorf("%+v", x)
+	}
+}
+
 func TestProtocolNames(t *testing.T) {
 	tests := map[uint32]string{
 		0x800:      "TLS1.2 (client)",

@@ -226,6 +226,15 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 			return out
 		}
 	}
+	if ev.Kind == etl.KindMessage {
+		// WPP / TraceMessage: the format string lives in a TMF file
+		// (from the provider's private symbols), which a trace does not
+		// carry.
+		out.EventName = "WPP"
+		out.Description = fmt.Sprintf("WPP message %d of %s: %d bytes of arguments (decoding needs the provider's TMF, not in the trace)", ev.MessageNumber, ev.MessageGUID, len(ev.UserData))
+		d.raw(out, ev)
+		return out
+	}
 	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 && ev.Kind == etl.KindSystem {
 		d.decodeSchema(out, ev, []*schema{logfileHeader})
 		return out
