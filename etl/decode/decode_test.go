@@ -142,6 +142,22 @@ func TestUnknownAndTruncated(t *testing.T) {
 	}
 }
 
+// TestSchannelAmbiguity: without the OS build, a payload that fits both
+// Schannel layouts is flagged; with the build, the right one is taken.
+func TestSchannelAmbiguity(t *testing.T) {
+	// Old 36888 layout: AlertDesc, ErrorState, TargetName "outlook.office365.com".
+	data := etltest.NewPayload(8).U32(40).U32(1203).UTF16Z("outlook.office365.com").Bytes()
+	ev := &etl.Event{Kind: etl.KindEventHeader, Provider: decode.Schannel, ID: 36888, PointerSize: 8, UserData: data}
+	d := decode.New()
+	if x := d.Decode(ev); !strings.Contains(x.Warning, "fits both Schannel layouts") {
+		t.Errorf("unknown build: warning %q, %v", x.Warning, x.Properties)
+	}
+	d.SetOSBuild(17763)
+	if x := d.Decode(ev); x.Warning != "" || x.PropString("TargetName") != "outlook.office365.com" || x.PropString("AlertDesc") != "40 (handshake_failure)" {
+		t.Errorf("build 17763: %+v", x)
+	}
+}
+
 func TestWPPMessage(t *testing.T) {
 	g := etl.MustParseGUID("37d2c3cd-c5d4-4587-8531-4696c44244c8")
 	x := decode.New().Decode(&etl.Event{Kind: etl.KindMessage, Provider: g, MessageGUID: g, MessageNumber: 12, UserData: []byte{1, 2}})

@@ -272,13 +272,17 @@ func (d *Decoder) order(ev *etl.Event, cands []*schema) []*schema {
 
 func (d *Decoder) decodeSchema(out *Decoded, ev *etl.Event, cands []*schema) {
 	var partial *schema
-	for _, s := range d.order(ev, cands) {
+	ordered := d.order(ev, cands)
+	for i, s := range ordered {
 		props, n, err := decodeFields(s.fields, ev.UserData, ev.PointerSize, out.Properties[:0])
 		out.Properties = props
 		if err == nil && (n == len(ev.UserData) || s.trailing) {
 			d.finish(out, s)
 			if n != len(ev.UserData) && !s.trailing {
 				out.Warning = fmt.Sprintf("%d trailing bytes not decoded", len(ev.UserData)-n)
+			}
+			if d.osBuild == 0 && ev.Provider == Schannel && d.fitsAnother(ev, ordered[i+1:]) {
+				out.Warning = "the Windows build is unknown and the payload fits both Schannel layouts (with and without the Windows 11 21H2 caller fields); decoded as the first"
 			}
 			return
 		}
@@ -299,6 +303,20 @@ func (d *Decoder) decodeSchema(out *Decoded, ev *etl.Event, cands []*schema) {
 	out.EventName = cands[0].name
 	out.Warning = fmt.Sprintf("unknown layout for %s %d v%d (payload %d bytes); shown as hex", out.ProviderName, ev.ID, ev.Version, len(ev.UserData))
 	out.Description = out.Warning + ": " + hexPrefix(ev.UserData)
+}
+
+// fitsAnother reports whether another candidate layout of the same version
+// also decodes the whole payload.
+func (d *Decoder) fitsAnother(ev *etl.Event, rest []*schema) bool {
+	for _, s := range rest {
+		if s.version != ev.Version {
+			continue
+		}
+		if _, n, err := decodeFields(s.fields, ev.UserData, ev.PointerSize, nil); err == nil && n == len(ev.UserData) {
+			return true
+		}
+	}
+	return false
 }
 
 func hexPrefix(b []byte) string {
