@@ -237,6 +237,16 @@ func TestConversationsAndPcap(t *testing.T) {
 	if code, _, _ := runCLI(t, "pcap", path, "-o", pc, "--force"); code != 0 {
 		t.Errorf("--force: exit %d", code)
 	}
+	// A failed export leaves no file behind.
+	bad := filepath.Join(t.TempDir(), "bad.etl")
+	os.WriteFile(bad, []byte("not an etl file, not at all, no"), 0o644)
+	failed := filepath.Join(t.TempDir(), "failed.pcapng")
+	if code, _, _ := runCLI(t, "pcap", bad, "-o", failed); code != exitBadInput {
+		t.Errorf("pcap of a bad file: exit %d", code)
+	}
+	if _, err := os.Stat(failed); err == nil {
+		t.Error("a failed export left its output file behind")
+	}
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark not installed (apt-get install tshark): skipping the Wireshark cross-check of the pcapng export")

@@ -45,16 +45,21 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 		if o.force {
 			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 		}
-		fh, err := os.OpenFile(o.out, flags, 0o644)
-		if err != nil {
-			if errors.Is(err, os.ErrExist) {
+		fh, oerr := os.OpenFile(o.out, flags, 0o644)
+		if oerr != nil {
+			if errors.Is(oerr, os.ErrExist) {
 				return usageError(fmt.Errorf("%s exists; use --force to overwrite it", o.out))
 			}
-			return usageError(err)
+			return usageError(oerr)
 		}
 		defer func() {
 			if cerr := fh.Close(); err == nil && cerr != nil {
 				err = cerr
+			}
+			if err != nil {
+				// Do not leave a half-written capture behind (a rerun
+				// would then need --force).
+				os.Remove(o.out)
 			}
 		}()
 		w = fh
