@@ -2,7 +2,8 @@
 // HCW article describes — netsh winhttp tracing on, netsh trace start
 // scenario=InternetClient, reproduce, netsh trace stop — and always leaves
 // the machine as it found it: the trace is stopped and WinHTTP tracing
-// restored on every path, including errors, timeouts and Ctrl-C.
+// restored on every path, including errors, timeouts and Ctrl-C. It also
+// holds doctor (the TLS registry check) and watch (a live ETW view).
 //
 // Everything that touches the system goes through small interfaces
 // (Runner for commands, System for elevation and the OS build, Registry for
@@ -16,28 +17,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
-
-// Runner runs a program and returns its standard output (and error output
-// mixed in, as netsh writes its messages to both).
-type Runner interface {
-	Run(ctx context.Context, name string, args ...string) ([]byte, error)
-}
-
-// ExecRunner runs real programs.
-type ExecRunner struct{}
-
-// Run implements Runner with os/exec.
-func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return out, nil
-}
 
 // System answers the questions capture and doctor ask the OS.
 type System interface {
@@ -45,33 +28,55 @@ type System interface {
 	OSBuild() (uint32, error)
 }
 
-// ErrNotWindows is returned by the System of non-Windows builds.
-var ErrNotWindows = errors.New("capture, doctor and watch run on Windows only (use --dry-run to see the commands)")
+// ErrNotWindows is returned by the System and Registry of non-Windows
+// builds. Commands wrap it with what the user can do instead.
+var ErrNotWindows = errors.New("this command runs on Windows only")
+
+// ErrInterrupted is wrapped by Capture's error when ctx was cancelled
+// (Ctrl-C) while tracing.
+var ErrInterrupted = errors.New("capture interrupted")
+
+// ErrOutputExists is wrapped by Capture's error when the output file (or
+// the .cab netsh writes next to it) exists and Options.Force is off.
+var ErrOutputExists = errors.New("output file exists")
 
 // Options configure a capture.
 type Options struct {
-	Output    string        // the .etl file to write
-	Force     bool          // overwrite Output if it exists
-	Packets   bool          // capture=yes
-	MaxSizeMB int           // netsh maxsize (default 512)
-	Duration  time.Duration // stop after this long (0: see Run / Enter)
-	Run       string        // a command line to run while tracing (through powershell)
-	Enter     io.Reader     // when Duration and Run are empty: wait for a line on this reader
-	Progress  io.Writer     // elapsed time and file size while capturing; nil = quiet
+	Output    string        // the .etl file to write (made absolute for netsh)
+	Force     bool          // overwrite Output (and its .cab) if they exist
+	Packets   bool          // netsh capture=yes
+	MaxSizeMB int           // netsh maxsize in MB (default 512)
+	Duration  time.Duration // stop after this long; with Run: the longest Run may take
+	Run       string        // a PowerShell command line to run while tracing
+	// Enter is read when Duration and Run are both unset: the capture
+	// stops at the first line. Nil waits for ctx only.
+	Enter io.Reader
+	// Progress receives the elapsed time and output size once a second
+	// while capturing and while netsh merges on stop. Nil is quiet; the
+	// caller passes a writer only when it is a terminal.
+	Progress io.Writer
 	// ForceStopExisting stops a netsh trace session that is already
 	// running instead of refusing to start.
 	ForceStopExisting bool
+	// Started, when set, is called once netsh trace start succeeded (to
+	// tell the user to reproduce the problem now).
+	Started func()
 	// StopTimeout bounds netsh trace stop, which merges and compresses
-	// (default 15 minutes).
+	// the trace and writes the .cab report (default 15 minutes).
 	StopTimeout time.Duration
 }
 
-// DefaultOutput is the output file when none is given: NetTrace-<time>.etl
-// in the current directory (not netsh's %LOCALAPPDATA%\Temp\NetTraces,
-// which a second capture would overwrite).
+// DefaultOutput is the output file when none is given:
+// NetTrace-<date>-<time>.etl in the current directory. netsh's own default,
+// %LOCALAPPDATA%\Temp\NetTraces\NetTrace.etl, is overwritten by the next
+// capture and hard to find; a time-stamped file next to the user is neither.
 func DefaultOutput(now time.Time) string {
 	return "NetTrace-" + now.Format("20060102-150405") + ".etl"
 }
+
+// SuggestedRun is the reproduction command the CLI suggests for the HCW
+// case: a TLS connection to Exchange Online through WinHTTP's stack.
+const SuggestedRun = "Test-NetConnection outlook.office365.com -Port 443; Invoke-WebRequest https://outlook.office365.com -UseBasicParsing"
 
 func (o *Options) maxSize() int {
 	if o.MaxSizeMB <= 0 {
@@ -80,25 +85,68 @@ func (o *Options) maxSize() int {
 	return o.MaxSizeMB
 }
 
+func (o *Options) stopTimeout() time.Duration {
+	if o.StopTimeout <= 0 {
+		return 15 * time.Minute
+	}
+	return o.StopTimeout
+}
+
 // Command is one program invocation of the sequence.
 type Command struct {
 	Name string
 	Args []string
 }
 
-// String returns the command line as it would be typed.
-func (c Command) String() string { return c.Name + " " + strings.Join(c.Args, " ") }
+// String returns the command line as it would be typed at a Windows
+// prompt; arguments are quoted the way Go passes them to Windows programs
+// (spaces: the whole argument in double quotes).
+func (c Command) String() string {
+	var b strings.Builder
+	b.WriteString(c.Name)
+	for _, a := range c.Args {
+		b.WriteByte(' ')
+		b.WriteString(quoteArg(a))
+	}
+	return b.String()
+}
+
+// quoteArg quotes a for the Windows command-line convention
+// (CommandLineToArgvW): backslashes are literal except before a double
+// quote.
+func quoteArg(a string) string {
+	if a != "" && !strings.ContainsAny(a, " \t\"") {
+		return a
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	slashes := 0
+	for i := 0; i < len(a); i++ {
+		switch a[i] {
+		case '\\':
+			slashes++
+		case '"':
+			b.WriteString(strings.Repeat(`\`, slashes+1))
+			slashes = 0
+		default:
+			slashes = 0
+		}
+		b.WriteByte(a[i])
+	}
+	b.WriteString(strings.Repeat(`\`, slashes))
+	b.WriteByte('"')
+	return b.String()
+}
 
 func netsh(args ...string) Command { return Command{Name: "netsh", Args: args} }
 
-// Commands of the sequence.
+// The fixed commands of the sequence.
 var (
-	cmdShowWinHTTP  = netsh("winhttp", "show", "tracing")
-	cmdShowTrace    = netsh("trace", "show", "status")
-	cmdWinHTTPOn    = netsh("winhttp", "set", "tracing", "level=verbose", "format=hex", "output=file", "max-trace-file-size=512000", "state=enabled")
-	cmdWinHTTPOff   = netsh("winhttp", "set", "tracing", "state=disabled")
-	cmdTraceStop    = netsh("trace", "stop")
-	errAlreadyExist = errors.New("output file exists")
+	cmdShowWinHTTP = netsh("winhttp", "show", "tracing")
+	cmdShowTrace   = netsh("trace", "show", "status")
+	cmdWinHTTPOn   = netsh("winhttp", "set", "tracing", "level=verbose", "format=hex", "output=file", "max-trace-file-size=512000", "state=enabled")
+	cmdWinHTTPOff  = netsh("winhttp", "set", "tracing", "state=disabled")
+	cmdTraceStop   = netsh("trace", "stop")
 )
 
 func startCommand(o *Options) Command {
@@ -114,7 +162,10 @@ func runCommand(o *Options) Command {
 	return Command{Name: "powershell.exe", Args: []string{"-NoProfile", "-NonInteractive", "-Command", o.Run}}
 }
 
-// Plan returns the commands a capture runs, in order, for --dry-run.
+// Plan returns the commands a capture runs, in order, for --dry-run. The
+// last one restores WinHTTP tracing as it is on most machines (off); when
+// tracing was configured before, Capture re-applies the recorded settings
+// instead (see WinHTTPTracing.RestoreCommand).
 func Plan(o Options) []Command {
 	cmds := []Command{cmdShowWinHTTP, cmdShowTrace, cmdWinHTTPOn, startCommand(&o)}
 	if o.Run != "" {
@@ -123,162 +174,224 @@ func Plan(o Options) []Command {
 	return append(cmds, cmdTraceStop, cmdWinHTTPOff)
 }
 
-// WinHTTPTracing is the WinHTTP tracing state before the capture.
-type WinHTTPTracing struct {
-	Enabled bool
-	Known   bool // the output could be parsed
+// Result describes a finished capture.
+type Result struct {
+	Output  string        // the trace file (absolute)
+	Elapsed time.Duration // from netsh trace start to netsh trace stop
+	// RunOutput is what the reproduction command printed (at most
+	// maxRunOutput bytes); RunErr is its failure. A failing reproduction
+	// is expected when reproducing a TLS failure, so it does not fail the
+	// capture: the trace is complete.
+	RunOutput []byte
+	RunErr    error
+	Previous  WinHTTPTracing // WinHTTP tracing before the capture
+	Restore   Command        // the command that restored it
+	Warnings  []string       // things the user should know (state not understood, …)
 }
 
-// parseWinHTTPTracing reads `netsh winhttp show tracing`. The exact output
-// differs between Windows versions (believed: a line saying tracing is
-// enabled or disabled); anything unrecognised counts as unknown.
-func parseWinHTTPTracing(out []byte) WinHTTPTracing {
-	sc := bufio.NewScanner(strings.NewReader(strings.ToLower(string(out))))
-	for sc.Scan() {
-		l := sc.Text()
-		if !strings.Contains(l, "trac") && !strings.Contains(l, "state") {
-			continue
-		}
-		switch {
-		case strings.Contains(l, "disabled"):
-			return WinHTTPTracing{Enabled: false, Known: true}
-		case strings.Contains(l, "enabled"):
-			return WinHTTPTracing{Enabled: true, Known: true}
-		}
+// Capture runs the sequence. Whatever happens after it started to change
+// the machine, the trace is stopped (if it started) and WinHTTP tracing is
+// restored; errors of the stop and the restore are joined to the one that
+// ended the capture. The Result is non-nil whenever the trace was started.
+func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result, err error) {
+	out, err := checkOutput(o.Output, o.Force)
+	if err != nil {
+		return nil, err
 	}
-	return WinHTTPTracing{}
-}
-
-// traceRunning reads `netsh trace show status`: a running session prints
-// "Status: Running" (believed), none prints that no session is in progress.
-func traceRunning(out []byte) bool {
-	s := strings.ToLower(string(out))
-	return strings.Contains(s, "status:") && strings.Contains(s, "running") && !strings.Contains(s, "no trace session")
-}
-
-// Capture runs the sequence. Whatever happens after WinHTTP tracing was
-// switched on, the trace is stopped (if it started) and WinHTTP tracing is
-// restored; their errors are joined to the one that ended the capture.
-func Capture(ctx context.Context, r Runner, sys System, o Options) (err error) {
-	if o.Output == "" {
-		return errors.New("no output file")
-	}
-	if !o.Force {
-		if _, serr := os.Stat(o.Output); serr == nil {
-			return fmt.Errorf("%s: %w; use --force to overwrite it", o.Output, errAlreadyExist)
-		}
-	}
-	ok, eerr := sys.IsElevated()
-	if eerr != nil {
-		return eerr
+	o.Output = out
+	ok, err := sys.IsElevated()
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
-		return errors.New("netsh trace needs administrator rights: run etlscope from an elevated prompt (Run as administrator)")
+		return nil, errors.New("netsh trace needs administrator rights: run etlscope from an elevated prompt (right-click the command prompt or PowerShell, Run as administrator)")
 	}
 	run := func(ctx context.Context, c Command) ([]byte, error) { return r.Run(ctx, c.Name, c.Args...) }
 
-	out, serr := run(ctx, cmdShowWinHTTP)
-	prev := parseWinHTTPTracing(out)
+	result := &Result{Output: o.Output}
+	show, serr := run(ctx, cmdShowWinHTTP)
+	result.Previous = ParseWinHTTPTracing(show)
 	if serr != nil {
-		prev = WinHTTPTracing{}
+		result.Previous = WinHTTPTracing{}
 	}
-	out, serr = run(ctx, cmdShowTrace)
-	if serr == nil && traceRunning(out) {
+	if !result.Previous.Known {
+		result.Warnings = append(result.Warnings, "could not read the WinHTTP tracing settings (`netsh winhttp show tracing`); WinHTTP tracing will be switched off afterwards")
+	}
+	result.Restore = result.Previous.RestoreCommand()
+
+	status, serr := run(ctx, cmdShowTrace)
+	if st := ParseTraceStatus(status); serr == nil && st.Running {
 		if !o.ForceStopExisting {
-			return errors.New("a netsh trace session is already running (netsh trace show status); stop it with `netsh trace stop` or use --force-stop-existing")
+			where := ""
+			if st.File != "" {
+				where = " (writing " + st.File + ")"
+			}
+			return nil, fmt.Errorf("a netsh trace session is already running%s: stop it with `netsh trace stop`, or pass --force-stop-existing to let etlscope stop it", where)
 		}
-		if _, err := run(ctx, cmdTraceStop); err != nil {
-			return fmt.Errorf("stop the running trace: %w", err)
+		if _, err := stopTrace(ctx, r, &o, "stopping the netsh trace that was already running"); err != nil {
+			return nil, fmt.Errorf("stop the netsh trace that was already running: %w", err)
 		}
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w before anything was changed: %w", ErrInterrupted, ctx.Err())
 	}
 
 	// From here on the machine is changed: restore on every path. The
-	// cleanup must run even when ctx is cancelled (Ctrl-C).
+	// cleanup runs even when ctx is cancelled (Ctrl-C).
 	cleanupCtx := context.WithoutCancel(ctx)
-	started := false
+	var started time.Time
 	defer func() {
 		var errs []error
-		if started {
-			stopTimeout := o.StopTimeout
-			if stopTimeout == 0 {
-				stopTimeout = 15 * time.Minute
-			}
-			sctx, cancel := context.WithTimeout(cleanupCtx, stopTimeout)
-			done := progress(o.Progress, "stopping the trace (netsh merges and compresses; this can take minutes)", o.Output)
-			_, serr := run(sctx, cmdTraceStop)
-			done()
-			cancel()
-			if serr != nil {
+		if !started.IsZero() {
+			if _, serr := stopTrace(cleanupCtx, r, &o, "stopping the trace (netsh merges and compresses; this can take minutes)"); serr != nil {
 				errs = append(errs, fmt.Errorf("netsh trace stop failed (run `netsh trace stop` yourself): %w", serr))
 			}
+			result.Elapsed = time.Since(started)
 		}
-		if !prev.Known || !prev.Enabled {
-			if _, rerr := run(cleanupCtx, cmdWinHTTPOff); rerr != nil {
-				errs = append(errs, fmt.Errorf("restoring WinHTTP tracing failed (run `%s` yourself): %w", cmdWinHTTPOff, rerr))
-			}
+		if _, rerr := run(cleanupCtx, result.Restore); rerr != nil {
+			errs = append(errs, fmt.Errorf("restoring WinHTTP tracing failed (run `%s` yourself): %w", result.Restore, rerr))
 		}
 		if len(errs) > 0 {
 			err = errors.Join(append([]error{err}, errs...)...)
 		}
+		res = nil
+		if !started.IsZero() {
+			res = result
+		}
 	}()
 	if _, err := run(ctx, cmdWinHTTPOn); err != nil {
-		return fmt.Errorf("enable WinHTTP tracing: %w", err)
+		return nil, fmt.Errorf("enable WinHTTP tracing: %w", err)
 	}
 	if _, err := run(ctx, startCommand(&o)); err != nil {
-		return fmt.Errorf("start the trace: %w", err)
+		return nil, fmt.Errorf("start the trace: %w", err)
 	}
-	started = true
-	return wait(ctx, r, &o)
+	started = time.Now()
+	if o.Started != nil {
+		o.Started()
+	}
+	result.RunOutput, result.RunErr, err = wait(ctx, r, &o)
+	return result, err
 }
 
-// wait blocks until the capture should stop.
-func wait(ctx context.Context, r Runner, o *Options) error {
+// checkOutput makes the output path absolute (netsh resolves a relative
+// tracefile against its own idea of the current directory) and refuses to
+// overwrite an existing trace, or the .cab netsh writes next to it
+// (believed: same base name), without force. Nothing has been run yet.
+func checkOutput(p string, force bool) (string, error) {
+	if p == "" {
+		return "", errors.New("no output file")
+	}
+	if !strings.EqualFold(filepath.Ext(p), ".etl") {
+		return "", fmt.Errorf("%s: the trace file name must end in .etl", p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("output file %s: %w", p, err)
+	}
+	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("output directory %s does not exist", filepath.Dir(abs))
+	}
+	for _, f := range []string{abs, strings.TrimSuffix(abs, filepath.Ext(abs)) + ".cab"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		if st.IsDir() {
+			return "", fmt.Errorf("%s is a directory", f)
+		}
+		if !force {
+			return "", fmt.Errorf("%s: %w; choose another --file or pass --force to overwrite it", f, ErrOutputExists)
+		}
+	}
+	return abs, nil
+}
+
+// stopTrace runs netsh trace stop with its own timeout and progress.
+func stopTrace(ctx context.Context, r Runner, o *Options, what string) ([]byte, error) {
+	sctx, cancel := context.WithTimeout(ctx, o.stopTimeout())
+	defer cancel()
+	done := progress(o.Progress, what, o.Output)
+	out, err := r.Run(sctx, cmdTraceStop.Name, cmdTraceStop.Args...)
+	done()
+	if err != nil && sctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("no answer after %s: %w", o.stopTimeout(), err)
+	}
+	return out, err
+}
+
+// wait blocks until the capture should stop: the reproduction command
+// ended, the duration passed, a line was read, or ctx was cancelled (the
+// only case that returns err).
+func wait(ctx context.Context, r Runner, o *Options) (runOut []byte, runErr, err error) {
 	done := progress(o.Progress, "capturing", o.Output)
 	defer done()
+	interrupted := func() error { return fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx)) }
 	if o.Run != "" {
-		c := runCommand(o)
+		rctx := ctx
 		if o.Duration > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, o.Duration)
+			rctx, cancel = context.WithTimeout(ctx, o.Duration)
 			defer cancel()
 		}
-		if _, err := r.Run(ctx, c.Name, c.Args...); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("capture interrupted: %w", ctx.Err())
-			}
-			return fmt.Errorf("the reproduction command failed (the trace is kept): %w", err)
+		c := runCommand(o)
+		out, rerr := r.Run(rctx, c.Name, c.Args...)
+		out = capOutput(out)
+		switch {
+		case ctx.Err() != nil:
+			return out, nil, interrupted()
+		case rctx.Err() != nil:
+			return out, fmt.Errorf("the reproduction command was still running after %s; it was stopped", o.Duration), nil
+		case rerr != nil:
+			return out, fmt.Errorf("the reproduction command failed: %w", rerr), nil
 		}
-		return nil
+		return out, nil, nil
 	}
 	if o.Duration > 0 {
 		t := time.NewTimer(o.Duration)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			return nil
+			return nil, nil, nil
 		case <-ctx.Done():
-			return fmt.Errorf("capture interrupted: %w", ctx.Err())
+			return nil, nil, interrupted()
 		}
 	}
 	if o.Enter == nil {
 		<-ctx.Done()
-		return fmt.Errorf("capture interrupted: %w", ctx.Err())
+		return nil, nil, interrupted()
 	}
-	line := make(chan struct{})
+	line := make(chan error, 1)
 	go func() {
-		bufio.NewReader(o.Enter).ReadString('\n')
-		close(line)
+		_, err := bufio.NewReader(o.Enter).ReadString('\n')
+		line <- err
 	}()
 	select {
-	case <-line:
-		return nil
+	case rerr := <-line:
+		if rerr != nil {
+			return nil, nil, errors.New("standard input closed before Enter was pressed (in scripts use --duration or --run)")
+		}
+		return nil, nil, nil
 	case <-ctx.Done():
-		return fmt.Errorf("capture interrupted: %w", ctx.Err())
+		return nil, nil, interrupted()
 	}
 }
 
-// progress prints what is happening once a second until the returned
-// function is called. It prints nothing when w is nil.
+// maxRunOutput bounds what is kept of the reproduction command's output.
+const maxRunOutput = 64 << 10
+
+func capOutput(b []byte) []byte {
+	if len(b) <= maxRunOutput {
+		return b
+	}
+	return append(b[:maxRunOutput:maxRunOutput], "\n… (output cut)\n"...)
+}
+
+// progressEvery is how often progress lines are written.
+var progressEvery = time.Second
+
+// progress writes what is happening, the elapsed time and the size of
+// file on one line, rewritten every progressEvery, until the returned
+// function is called. It writes nothing when w is nil.
 func progress(w io.Writer, what, file string) func() {
 	if w == nil {
 		return func() {}
@@ -288,19 +401,19 @@ func progress(w io.Writer, what, file string) func() {
 	start := time.Now()
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(progressEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
-				fmt.Fprintln(w)
+				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-t.C:
 				size := ""
 				if st, err := os.Stat(file); err == nil {
-					size = fmt.Sprintf(", %s %.1f MB", file, float64(st.Size())/(1<<20))
+					size = fmt.Sprintf(", %s %.1f MB", filepath.Base(file), float64(st.Size())/(1<<20))
 				}
-				fmt.Fprintf(w, "\r%s: %s%s   ", what, time.Since(start).Round(time.Second), size)
+				fmt.Fprintf(w, "\r\033[K%s: %s%s", what, time.Since(start).Round(time.Second), size)
 			}
 		}
 	}()

@@ -1,41 +1,51 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// fakeRunner records every command and fails the ones listed.
+// fakeRunner records the exact argv of every command. A command is named
+// by its argv joined with single spaces.
 type fakeRunner struct {
-	calls   []string
-	fail    map[string]error  // command prefix → error
-	outputs map[string]string // command prefix → output
-	block   string            // command prefix that blocks until ctx is done
+	mu      sync.Mutex
+	calls   [][]string
+	fail    map[string]error  // command → error
+	outputs map[string]string // command → output (also returned with an error)
+	block   map[string]bool   // command → blocks until its ctx is done
 }
 
 func (f *fakeRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	c := name + " " + strings.Join(args, " ")
-	f.calls = append(f.calls, c)
-	if f.block != "" && strings.HasPrefix(c, f.block) {
+	argv := append([]string{name}, args...)
+	c := strings.Join(argv, " ")
+	f.mu.Lock()
+	f.calls = append(f.calls, argv)
+	f.mu.Unlock()
+	if f.block[c] {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	for p, err := range f.fail {
-		if strings.HasPrefix(c, p) {
-			return nil, err
-		}
+	out := []byte(f.outputs[c])
+	if err := f.fail[c]; err != nil {
+		return out, err
 	}
-	for p, out := range f.outputs {
-		if strings.HasPrefix(c, p) {
-			return []byte(out), nil
-		}
-	}
-	return nil, nil
+	return out, nil
+}
+
+func (f *fakeRunner) argv() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
 }
 
 type fakeSystem struct {
@@ -46,83 +56,194 @@ type fakeSystem struct {
 func (s fakeSystem) IsElevated() (bool, error) { return s.elevated, nil }
 func (s fakeSystem) OSBuild() (uint32, error)  { return s.build, nil }
 
-const (
-	showWinHTTP = "netsh winhttp show tracing"
-	showTrace   = "netsh trace show status"
-	winhttpOn   = "netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled"
-	traceStop   = "netsh trace stop"
-	winhttpOff  = "netsh winhttp set tracing state=disabled"
-	runHCW      = "powershell.exe -NoProfile -NonInteractive -Command Invoke-WebRequest https://outlook.office365.com"
+// The argv of each step, exactly.
+var (
+	showWinHTTP = []string{"netsh", "winhttp", "show", "tracing"}
+	showTrace   = []string{"netsh", "trace", "show", "status"}
+	winhttpOn   = []string{"netsh", "winhttp", "set", "tracing", "level=verbose", "format=hex", "output=file", "max-trace-file-size=512000", "state=enabled"}
+	traceStop   = []string{"netsh", "trace", "stop"}
+	winhttpOff  = []string{"netsh", "winhttp", "set", "tracing", "state=disabled"}
+	runHCW      = []string{"powershell.exe", "-NoProfile", "-NonInteractive", "-Command", "Invoke-WebRequest https://outlook.office365.com"}
 )
 
-func traceStart(out string) string {
-	return "netsh trace start scenario=InternetClient capture=yes tracefile=" + out + " maxsize=512 overwrite=yes"
+func traceStart(out string) []string {
+	return []string{"netsh", "trace", "start", "scenario=InternetClient", "capture=yes", "tracefile=" + out, "maxsize=512", "overwrite=yes"}
 }
 
-var boom = errors.New("boom")
+func key(argv []string) string { return strings.Join(argv, " ") }
+
+const (
+	winHTTPOffOutput = "\nCurrent WinHTTP Tracing settings:\n\n    Tracing is disabled.\n"
+	noSession        = "There is no trace session currently in progress.\n"
+	running          = "\nTrace configuration:\n-------------------------------------------------------------------\nStatus:             Running\nTrace File:         C:\\Users\\a\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl\nAppend:             Off\nCircular:           On\nMax Size:           512 MB\nReport:             Off\n"
+	configuredOff    = "Current WinHTTP Tracing settings:\r\n\r\n    Tracing is not enabled.\r\n\r\n    Trace File Prefix: C:\\Temp\\Test3\r\n    Trace Output: file\r\n    Trace Level:  verbose (headers, APIs, and entity body)\r\n    Network Traffic Format: ansi\r\n    Maximum size of trace file (in bytes): 65535\r\n"
+	configuredOn     = "Current WinHTTP Tracing settings:\n    Tracing is enabled.\n    Trace File Prefix: (none)\n    Trace Output: file and debugger\n    Trace Level: default (headers and top-level APIs only)\n    Network Traffic Format: ansi\n    Maximum size of trace file (in bytes): 65535\n"
+)
+
+var errBoom = errors.New("boom")
 
 func TestCaptureSequence(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	start := traceStart(out)
+	base := map[string]string{key(showWinHTTP): winHTTPOffOutput, key(showTrace): noSession}
+	with := func(m map[string]string) map[string]string {
+		r := map[string]string{}
+		for k, v := range base {
+			r[k] = v
+		}
+		for k, v := range m {
+			r[k] = v
+		}
+		return r
+	}
 	tests := []struct {
-		name    string
-		runner  *fakeRunner
-		opts    func(*Options)
-		cancel  bool
-		wantErr string
-		want    []string
+		name      string
+		runner    *fakeRunner
+		opts      func(*Options)
+		cancelIn  time.Duration // cancel ctx after this long
+		wantErr   []string      // substrings of the error; none: success
+		wantIs    error
+		wantRun   string // substring of Result.RunErr
+		noResult  bool
+		want      [][]string
+		wantWarns int
 	}{
 		{
 			name:   "happy path",
-			runner: &fakeRunner{outputs: map[string]string{showWinHTTP: "Current WinHTTP Tracing settings:\n    Tracing is disabled.\n", showTrace: "There is no trace session currently in progress."}},
-			want:   []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), runHCW, traceStop, winhttpOff},
+			runner: &fakeRunner{outputs: base},
+			want:   [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:    "start fails: WinHTTP tracing is still restored",
-			runner:  &fakeRunner{fail: map[string]error{"netsh trace start": boom}},
-			wantErr: "start the trace: boom",
-			want:    []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), winhttpOff},
+			name:     "start fails: WinHTTP tracing is still restored, no stop",
+			runner:   &fakeRunner{outputs: base, fail: map[string]error{key(start): errBoom}},
+			wantErr:  []string{"start the trace: boom"},
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, winhttpOff},
 		},
 		{
-			name:    "winhttp tracing fails to switch on: restore anyway",
-			runner:  &fakeRunner{fail: map[string]error{winhttpOn: boom}},
-			wantErr: "enable WinHTTP tracing: boom",
-			want:    []string{showWinHTTP, showTrace, winhttpOn, winhttpOff},
+			name:     "WinHTTP tracing fails to switch on: restore anyway",
+			runner:   &fakeRunner{outputs: base, fail: map[string]error{key(winhttpOn): errBoom}},
+			wantErr:  []string{"enable WinHTTP tracing: boom"},
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, winhttpOff},
 		},
 		{
-			name:    "reproduction command fails: stop and restore",
-			runner:  &fakeRunner{fail: map[string]error{"powershell.exe": boom}},
-			wantErr: "the reproduction command failed",
-			want:    []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), runHCW, traceStop, winhttpOff},
+			name:    "reproduction command fails: stop and restore, the trace counts",
+			runner:  &fakeRunner{outputs: with(map[string]string{key(runHCW): "The underlying connection was closed"}), fail: map[string]error{key(runHCW): errBoom}},
+			wantRun: "the reproduction command failed: boom",
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:    "user interrupts (Ctrl-C): stop and restore",
-			runner:  &fakeRunner{block: "powershell.exe"},
-			cancel:  true,
-			wantErr: "capture interrupted",
-			want:    []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), runHCW, traceStop, winhttpOff},
+			name:    "reproduction command outlives --duration: stopped, stop and restore",
+			runner:  &fakeRunner{outputs: base, block: map[string]bool{key(runHCW): true}},
+			opts:    func(o *Options) { o.Duration = 20 * time.Millisecond },
+			wantRun: "still running after 20ms",
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:    "stop fails: restore is still attempted, both errors reported",
-			runner:  &fakeRunner{fail: map[string]error{traceStop: boom, winhttpOff: errors.New("bang")}},
-			wantErr: "netsh trace stop failed (run `netsh trace stop` yourself): boom\nrestoring WinHTTP tracing failed",
-			want:    []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), runHCW, traceStop, winhttpOff},
+			name:     "user interrupts the reproduction command (Ctrl-C): stop and restore",
+			runner:   &fakeRunner{outputs: base, block: map[string]bool{key(runHCW): true}},
+			cancelIn: 20 * time.Millisecond,
+			wantErr:  []string{"capture interrupted"},
+			wantIs:   ErrInterrupted,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:   "WinHTTP tracing was on before: left on",
-			runner: &fakeRunner{outputs: map[string]string{showWinHTTP: "Tracing is enabled."}},
-			want:   []string{showWinHTTP, showTrace, winhttpOn, traceStart(out), runHCW, traceStop},
+			name:     "user interrupts while waiting for Enter: stop and restore",
+			runner:   &fakeRunner{outputs: base},
+			opts:     func(o *Options) { o.Run, o.Enter = "", blockingReader{} },
+			cancelIn: 20 * time.Millisecond,
+			wantIs:   ErrInterrupted,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, traceStop, winhttpOff},
 		},
 		{
-			name:    "a trace is already running: refuse, change nothing",
-			runner:  &fakeRunner{outputs: map[string]string{showTrace: "Trace configuration:\nStatus:             Running\n"}},
-			wantErr: "already running",
-			want:    []string{showWinHTTP, showTrace},
+			name:     "user interrupts a --duration capture: stop and restore",
+			runner:   &fakeRunner{outputs: base},
+			opts:     func(o *Options) { o.Run, o.Duration = "", time.Hour },
+			cancelIn: 20 * time.Millisecond,
+			wantIs:   ErrInterrupted,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, traceStop, winhttpOff},
 		},
 		{
-			name:   "a trace is already running, --force-stop-existing",
-			runner: &fakeRunner{outputs: map[string]string{showTrace: "Status:             Running\n"}},
+			name:    "standard input closed: stop and restore",
+			runner:  &fakeRunner{outputs: base},
+			opts:    func(o *Options) { o.Run, o.Enter = "", strings.NewReader("") },
+			wantErr: []string{"standard input closed"},
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, traceStop, winhttpOff},
+		},
+		{
+			name:    "stop fails: restore is still attempted",
+			runner:  &fakeRunner{outputs: base, fail: map[string]error{key(traceStop): errBoom}},
+			wantErr: []string{"netsh trace stop failed (run `netsh trace stop` yourself): boom"},
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:    "stop and restore fail: both errors reported",
+			runner:  &fakeRunner{outputs: base, fail: map[string]error{key(traceStop): errBoom, key(winhttpOff): errors.New("bang")}},
+			wantErr: []string{"netsh trace stop failed (run `netsh trace stop` yourself): boom", "restoring WinHTTP tracing failed (run `netsh winhttp set tracing state=disabled` yourself): bang"},
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:    "stop hangs: timed out, restore still runs",
+			runner:  &fakeRunner{outputs: base, block: map[string]bool{key(traceStop): true}},
+			opts:    func(o *Options) { o.StopTimeout = 20 * time.Millisecond },
+			wantErr: []string{"netsh trace stop failed", "no answer after 20ms"},
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:   "WinHTTP tracing was configured but off: its settings are re-applied, off",
+			runner: &fakeRunner{outputs: with(map[string]string{key(showWinHTTP): configuredOff})},
+			want: [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop,
+				{"netsh", "winhttp", "set", "tracing", "output=file", "level=verbose", "format=ansi", "max-trace-file-size=65535", "state=disabled"}},
+		},
+		{
+			name:    "WinHTTP tracing was on: its settings are re-applied, on, also when start fails",
+			runner:  &fakeRunner{outputs: with(map[string]string{key(showWinHTTP): configuredOn}), fail: map[string]error{key(start): errBoom}},
+			wantErr: []string{"start the trace"},
+			want: [][]string{showWinHTTP, showTrace, winhttpOn, start,
+				{"netsh", "winhttp", "set", "tracing", "output=both", "level=default", "format=ansi", "max-trace-file-size=65535", "state=enabled"}},
+			noResult: true,
+		},
+		{
+			name:      "WinHTTP tracing state not understood: warn, switch it off afterwards",
+			runner:    &fakeRunner{outputs: with(map[string]string{key(showWinHTTP): "Aktuelle WinHTTP-Ablaufverfolgungseinstellungen:\n"})},
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+			wantWarns: 1,
+		},
+		{
+			name:      "netsh winhttp show tracing fails: warn, switch it off afterwards",
+			runner:    &fakeRunner{outputs: base, fail: map[string]error{key(showWinHTTP): errBoom}},
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+			wantWarns: 1,
+		},
+		{
+			name:     "a trace is already running: refuse, change nothing",
+			runner:   &fakeRunner{outputs: with(map[string]string{key(showTrace): running})},
+			wantErr:  []string{"already running (writing C:\\Users\\a\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl)", "--force-stop-existing"},
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace},
+		},
+		{
+			name:   "a trace is already running, --force-stop-existing: stopped first",
+			runner: &fakeRunner{outputs: with(map[string]string{key(showTrace): running})},
 			opts:   func(o *Options) { o.ForceStopExisting = true },
-			want:   []string{showWinHTTP, showTrace, traceStop, winhttpOn, traceStart(out), runHCW, traceStop, winhttpOff},
+			want:   [][]string{showWinHTTP, showTrace, traceStop, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:     "the running trace cannot be stopped: change nothing",
+			runner:   &fakeRunner{outputs: with(map[string]string{key(showTrace): running}), fail: map[string]error{key(traceStop): errBoom}},
+			opts:     func(o *Options) { o.ForceStopExisting = true },
+			wantErr:  []string{"stop the netsh trace that was already running: boom"},
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace, traceStop},
+		},
+		{
+			name:     "interrupted before anything changed: change nothing",
+			runner:   &fakeRunner{outputs: base, block: map[string]bool{key(showTrace): true}},
+			cancelIn: 20 * time.Millisecond,
+			wantIs:   ErrInterrupted,
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace},
 		},
 	}
 	for _, tt := range tests {
@@ -133,64 +254,245 @@ func TestCaptureSequence(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			if tt.cancel {
-				time.AfterFunc(20*time.Millisecond, cancel)
+			if tt.cancelIn > 0 {
+				time.AfterFunc(tt.cancelIn, cancel)
 			}
-			err := Capture(ctx, tt.runner, fakeSystem{elevated: true}, o)
-			if tt.wantErr == "" && err != nil {
+			res, err := Capture(ctx, tt.runner, fakeSystem{elevated: true}, o)
+			if len(tt.wantErr) == 0 && tt.wantIs == nil && err != nil {
 				t.Fatalf("error: %v", err)
 			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			if (len(tt.wantErr) > 0 || tt.wantIs != nil) && err == nil {
+				t.Fatalf("no error, want %q", tt.wantErr)
 			}
-			if got := strings.Join(tt.runner.calls, "\n"); got != strings.Join(tt.want, "\n") {
-				t.Errorf("commands:\n%s\nwant:\n%s", got, strings.Join(tt.want, "\n"))
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("error %v is not %v", err, tt.wantIs)
+			}
+			if got := tt.runner.argv(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("commands:\n%s\nwant:\n%s", fmtArgv(got), fmtArgv(tt.want))
+			}
+			if tt.noResult {
+				if res != nil {
+					t.Errorf("result %+v, want none (the trace never started)", res)
+				}
+				return
+			}
+			if res == nil {
+				t.Fatal("no result")
+			}
+			if res.Output != out {
+				t.Errorf("output %q", res.Output)
+			}
+			if len(res.Warnings) != tt.wantWarns {
+				t.Errorf("warnings %q, want %d", res.Warnings, tt.wantWarns)
+			}
+			if tt.wantRun == "" && res.RunErr != nil {
+				t.Errorf("run error %v", res.RunErr)
+			}
+			if tt.wantRun != "" && (res.RunErr == nil || !strings.Contains(res.RunErr.Error(), tt.wantRun)) {
+				t.Errorf("run error %v, want %q", res.RunErr, tt.wantRun)
+			}
+			if got, want := res.Restore.Args, tt.want[len(tt.want)-1][1:]; !reflect.DeepEqual(got, want) {
+				t.Errorf("Result.Restore %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+func fmtArgv(a [][]string) string {
+	var b strings.Builder
+	for _, c := range a {
+		fmt.Fprintf(&b, "  %q\n", c)
+	}
+	return b.String()
+}
+
+// blockingReader never returns a line.
+type blockingReader struct{}
+
+func (blockingReader) Read([]byte) (int, error) { select {} }
+
+func TestCaptureKeepsRunOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	r := &fakeRunner{
+		outputs: map[string]string{key(runHCW): strings.Repeat("x", maxRunOutput+10)},
+		fail:    map[string]error{key(runHCW): errBoom},
+	}
+	res, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, Run: "Invoke-WebRequest https://outlook.office365.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.RunOutput) > maxRunOutput+100 || !bytes.HasSuffix(res.RunOutput, []byte("(output cut)\n")) {
+		t.Errorf("run output not capped: %d bytes", len(res.RunOutput))
 	}
 }
 
 func TestCaptureRefusals(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "old.etl")
-	os.WriteFile(existing, []byte("keep me"), 0o644)
+	if err := os.WriteFile(existing, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cab := filepath.Join(dir, "report.cab")
+	if err := os.WriteFile(cab, []byte("keep me too"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		sys     fakeSystem
+		opts    Options
+		wantErr string
+		wantIs  error
+	}{
+		{"existing trace without --force", fakeSystem{elevated: true}, Options{Output: existing, Duration: time.Millisecond}, "--force", ErrOutputExists},
+		{"existing .cab without --force", fakeSystem{elevated: true}, Options{Output: filepath.Join(dir, "report.etl"), Duration: time.Millisecond}, "report.cab", ErrOutputExists},
+		{"not elevated", fakeSystem{elevated: false}, Options{Output: filepath.Join(dir, "new.etl")}, "run etlscope from an elevated prompt", nil},
+		{"not .etl", fakeSystem{elevated: true}, Options{Output: filepath.Join(dir, "new.txt")}, "must end in .etl", nil},
+		{"no such directory", fakeSystem{elevated: true}, Options{Output: filepath.Join(dir, "nope", "new.etl")}, "does not exist", nil},
+		{"a directory", fakeSystem{elevated: true}, Options{Output: filepath.Join(dir, "sub.etl"), Force: true}, "is a directory", nil},
+		{"no output", fakeSystem{elevated: true}, Options{}, "no output file", nil},
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub.etl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &fakeRunner{}
+			res, err := Capture(context.Background(), r, tt.sys, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %v, want %q", err, tt.wantErr)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("error %v is not %v", err, tt.wantIs)
+			}
+			if len(r.calls) != 0 || res != nil {
+				t.Errorf("ran %q", r.calls)
+			}
+		})
+	}
+	for f, want := range map[string]string{existing: "keep me", cab: "keep me too"} {
+		if b, _ := os.ReadFile(f); string(b) != want {
+			t.Errorf("%s was changed", f)
+		}
+	}
+	// With Force it proceeds, with the absolute path.
 	r := &fakeRunner{}
-	err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: existing})
-	if err == nil || !strings.Contains(err.Error(), "--force") || len(r.calls) != 0 {
-		t.Errorf("existing file: %v, calls %v", err, r.calls)
+	if _, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: existing, Force: true, Duration: time.Millisecond}); err != nil {
+		t.Fatalf("Force: %v", err)
 	}
-	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
-		t.Error("existing file was changed")
+	if len(r.calls) != 6 || r.calls[3][4] != "tracefile="+existing {
+		t.Errorf("Force: %q", r.calls)
 	}
-	// With --force it proceeds.
-	r = &fakeRunner{}
-	if err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: existing, Force: true, Duration: time.Millisecond}); err != nil || len(r.calls) == 0 {
-		t.Errorf("--force: %v", err)
+}
+
+func TestCaptureRelativeOutputBecomesAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	r := &fakeRunner{}
+	res, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: "x.etl", Duration: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Not elevated: a clear message, nothing run.
-	r = &fakeRunner{}
-	err = Capture(context.Background(), r, fakeSystem{elevated: false}, Options{Output: filepath.Join(dir, "new.etl")})
-	if err == nil || !strings.Contains(err.Error(), "elevated prompt") || len(r.calls) != 0 {
-		t.Errorf("not elevated: %v, calls %v", err, r.calls)
+	want := filepath.Join(dir, "x.etl")
+	if res.Output != want || r.calls[3][4] != "tracefile="+want {
+		t.Errorf("output %q, start %q", res.Output, r.calls[3])
 	}
 }
 
 func TestCaptureWaitsForEnterOrDuration(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "x.etl")
+	pr, pw := io.Pipe()
 	r := &fakeRunner{}
-	if err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, Enter: strings.NewReader("\n")}); err != nil {
+	done := make(chan error, 1)
+	startedAfter := make(chan int, 1)
+	go func() {
+		_, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, Enter: pr,
+			Started: func() { startedAfter <- len(r.argv()) }})
+		done <- err
+	}()
+	if n := <-startedAfter; n != 4 {
+		t.Errorf("Started called after %d commands, want 4 (after netsh trace start)", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("returned before Enter: %v", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	fmt.Fprintln(pw)
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if r.calls[len(r.calls)-2] != traceStop {
-		t.Errorf("calls %v", r.calls)
+	if got := r.argv(); len(got) != 6 || !reflect.DeepEqual(got[4], traceStop) {
+		t.Errorf("calls %q", got)
 	}
+
 	start := time.Now()
 	r = &fakeRunner{}
-	if err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 50 * time.Millisecond}); err != nil {
+	res, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 50 * time.Millisecond})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if time.Since(start) < 50*time.Millisecond {
-		t.Error("did not wait for the duration")
+	if time.Since(start) < 50*time.Millisecond || res.Elapsed < 50*time.Millisecond {
+		t.Errorf("did not wait for the duration (elapsed %v)", res.Elapsed)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// slowStop makes netsh trace stop take a while, as merging does.
+type slowStop struct{ fakeRunner }
+
+func (s *slowStop) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	if key(append([]string{name}, args...)) == key(traceStop) {
+		time.Sleep(40 * time.Millisecond)
+	}
+	return s.fakeRunner.Run(ctx, name, args...)
+}
+
+func TestCaptureProgress(t *testing.T) {
+	old := progressEvery
+	progressEvery = 5 * time.Millisecond
+	t.Cleanup(func() { progressEvery = old })
+	out := filepath.Join(t.TempDir(), "x.etl")
+	if err := os.WriteFile(out, make([]byte, 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var w syncBuffer
+	if _, err := Capture(context.Background(), &slowStop{}, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 40 * time.Millisecond, Progress: &w}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.String()
+	for _, s := range []string{"capturing: ", "x.etl 3.0 MB", "stopping the trace (netsh merges"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("progress lacks %q:\n%q", s, got)
+		}
+	}
+	if !strings.HasSuffix(got, "\r\033[K") {
+		t.Errorf("progress line not cleared at the end: %q", got)
+	}
+	// Quiet without a writer.
+	if _, err := Capture(context.Background(), &fakeRunner{}, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -199,11 +501,39 @@ func TestPlan(t *testing.T) {
 	for _, c := range Plan(Options{Output: `C:\t\NetTrace.etl`, Packets: true, MaxSizeMB: 1024, Run: "Test-NetConnection outlook.office365.com -Port 443"}) {
 		got = append(got, c.String())
 	}
-	want := []string{showWinHTTP, showTrace, winhttpOn,
+	want := []string{key(showWinHTTP), key(showTrace), key(winhttpOn),
 		`netsh trace start scenario=InternetClient capture=yes tracefile=C:\t\NetTrace.etl maxsize=1024 overwrite=yes`,
-		"powershell.exe -NoProfile -NonInteractive -Command Test-NetConnection outlook.office365.com -Port 443",
-		traceStop, winhttpOff}
+		`powershell.exe -NoProfile -NonInteractive -Command "Test-NetConnection outlook.office365.com -Port 443"`,
+		key(traceStop), key(winhttpOff)}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("plan:\n%s", strings.Join(got, "\n"))
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = got[:0]
+	for _, c := range Plan(Options{Output: `C:\My Traces\a.etl`}) {
+		got = append(got, c.String())
+	}
+	if got[3] != `netsh trace start scenario=InternetClient "tracefile=C:\My Traces\a.etl" maxsize=512 overwrite=yes` || len(got) != 6 {
+		t.Errorf("plan without packets or run:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func TestQuoteArg(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":            "plain",
+		"":                 `""`,
+		`C:\a b\`:          `"C:\a b\\"`,
+		`say "hi"`:         `"say \"hi\""`,
+		`a\"b`:             `"a\\\"b"`,
+		`C:\no\spaces.etl`: `C:\no\spaces.etl`,
+	} {
+		if got := quoteArg(in); got != want {
+			t.Errorf("quoteArg(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestDefaultOutput(t *testing.T) {
+	if got := DefaultOutput(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)); got != "NetTrace-20260304-050607.etl" {
+		t.Errorf("DefaultOutput = %q", got)
 	}
 }

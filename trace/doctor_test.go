@@ -38,7 +38,7 @@ func TestDoctor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &fakeRunner{outputs: map[string]string{"wmic qfe": tt.hotfix}}
+			r := &fakeRunner{outputs: map[string]string{"wmic qfe get HotFixID": tt.hotfix}}
 			d, err := Doctor(context.Background(), fakeSystem{build: tt.build}, tt.reg, r)
 			if err != nil {
 				t.Fatal(err)
@@ -57,8 +57,8 @@ func TestDoctor(t *testing.T) {
 					t.Errorf("fix should not mention %q:\n%s", s, fix)
 				}
 			}
-			asked := strings.Join(r.calls, "\n")
-			if (tt.build <= 9200) != strings.Contains(asked, "wmic qfe get HotFixID") {
+			asked := fmtArgv(r.calls)
+			if (tt.build <= 9200) != strings.Contains(asked, `"wmic" "qfe" "get" "HotFixID"`) {
 				t.Errorf("hotfix query %q for build %d", asked, tt.build)
 			}
 		})

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,39 +22,51 @@ type captureOptions struct {
 	noPackets    bool
 	maxSize      int
 	duration     time.Duration
+	stopTimeout  time.Duration
 	run          string
 	dryRun       bool
 	stopExisting bool
+	noAnalyze    bool
 	output       string
 	redact       bool
-	quiet        bool
 }
 
 // captureDeps are the system hooks capture uses; tests replace them.
+// analyze runs after a successful capture (the analyze command).
 var captureDeps = struct {
-	runner trace.Runner
-	system trace.System
-	goos   string
-}{trace.ExecRunner{}, trace.LocalSystem{}, runtime.GOOS}
+	runner  trace.Runner
+	system  trace.System
+	goos    string
+	analyze func(ctx context.Context, path string, o *captureOptions, s *streams) error
+}{trace.ExecRunner{}, trace.LocalSystem{}, runtime.GOOS, analyzeCaptured}
 
 func newCaptureCmd(s *streams) *cobra.Command {
 	o := &captureOptions{}
 	cmd := &cobra.Command{
 		Use:   "capture",
-		Short: "Capture a NetTrace.etl on Windows (netsh sequence made safe), then analyze it",
-		Long: `capture runs Microsoft's procedure for you on the Windows machine that fails:
+		Short: "Capture a NetTrace.etl on Windows (the netsh sequence, made safe), then analyze it",
+		Long: `capture runs Microsoft's procedure for you, from an elevated prompt on the Windows
+machine that fails:
 
   netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled
   netsh trace start scenario=InternetClient capture=yes tracefile=FILE maxsize=N overwrite=yes
   (reproduce: press Enter when done, or --duration, or --run "COMMAND")
   netsh trace stop
-  netsh winhttp set tracing state=disabled
+  netsh winhttp set tracing state=disabled   (or the WinHTTP tracing settings found before)
 
-It checks first that it runs elevated, that no other netsh trace is running and
-that FILE does not exist (--force to overwrite). Whatever happens — an error, a
-timeout, Ctrl-C — it stops the trace and restores WinHTTP tracing. Then it runs
-analyze on FILE. --dry-run prints the exact commands, on any OS.`,
-		Example: `  etlscope capture --run "Invoke-WebRequest https://outlook.office365.com"
+Before it changes anything it checks that it runs elevated, that no other netsh trace
+is running (--force-stop-existing stops it) and that FILE and FILE's .cab do not exist
+(--force overwrites them). FILE defaults to NetTrace-<date>-<time>.etl in the current
+directory, not netsh's %LOCALAPPDATA%\Temp\NetTraces\NetTrace.etl, which the next
+capture would overwrite.
+
+Whatever happens — an error, a timeout, Ctrl-C, a failing --run command — it stops the
+trace and restores WinHTTP tracing. A --run command that fails does not fail the
+capture: reproducing the TLS failure is the point. Then it analyzes FILE (exit status
+as for analyze: 3 when a TLS problem was found).
+
+--dry-run prints the exact commands, on any OS.`,
+		Example: `  etlscope capture --run "` + trace.SuggestedRun + `"
   etlscope capture --duration 2m --file C:\temp\hcw.etl
   etlscope capture --dry-run`,
 		Args: cobra.NoArgs,
@@ -61,13 +76,15 @@ analyze on FILE. --dry-run prints the exact commands, on any OS.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.file, "file", "", "trace file to write (default NetTrace-<date>-<time>.etl in the current directory)")
-	fl.BoolVar(&o.force, "force", false, "overwrite the trace file if it exists")
-	fl.BoolVar(&o.noPackets, "no-packets", false, "do not capture packets (capture=yes is on by default: packets show the negotiated TLS version)")
+	fl.BoolVar(&o.force, "force", false, "overwrite the trace file (and its .cab) if they exist")
+	fl.BoolVar(&o.noPackets, "no-packets", false, "do not capture packets (capture=yes is on by default: packets show the TLS versions offered and negotiated)")
 	fl.IntVar(&o.maxSize, "max-size", 512, "netsh maxsize in MB")
-	fl.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 90s, 2m)")
+	fl.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 90s, 2m); with --run, the longest the command may take")
+	fl.DurationVar(&o.stopTimeout, "stop-timeout", 15*time.Minute, "give up waiting for netsh trace stop (it merges the trace) after this long")
 	fl.StringVar(&o.run, "run", "", "PowerShell command that reproduces the problem; the capture stops when it ends")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "print the commands instead of running them (any OS)")
 	fl.BoolVar(&o.stopExisting, "force-stop-existing", false, "stop a netsh trace session that is already running")
+	fl.BoolVar(&o.noAnalyze, "no-analyze", false, "only capture; do not analyze the trace")
 	fl.StringVarP(&o.output, "output", "o", "table", "format of the analysis: "+report.FormatList())
 	fl.BoolVar(&o.redact, "redact", false, "redact the analysis for a ticket")
 	return cmd
@@ -77,36 +94,81 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 	if _, err := report.ParseFormat(o.output); err != nil {
 		return usageError(err)
 	}
+	if o.maxSize <= 0 {
+		return usageError(fmt.Errorf("--max-size must be positive, not %d", o.maxSize))
+	}
+	if o.duration < 0 {
+		return usageError(fmt.Errorf("--duration must not be negative"))
+	}
 	file := o.file
 	if file == "" {
 		file = trace.DefaultOutput(time.Now())
 	}
 	opts := trace.Options{Output: file, Force: o.force, Packets: !o.noPackets, MaxSizeMB: o.maxSize,
-		Duration: o.duration, Run: o.run, ForceStopExisting: o.stopExisting}
+		Duration: o.duration, Run: o.run, ForceStopExisting: o.stopExisting, StopTimeout: o.stopTimeout}
 	if o.dryRun {
+		if captureDeps.goos == "windows" {
+			if abs, err := filepath.Abs(file); err == nil {
+				opts.Output = abs
+			}
+		}
 		for _, c := range trace.Plan(opts) {
 			fmt.Fprintln(s.Out, c)
 		}
+		fmt.Fprintln(s.Err, "(dry run: nothing was run. The last command restores WinHTTP tracing; if it was configured before, capture re-applies the settings it found instead.)")
 		return nil
 	}
 	if captureDeps.goos != "windows" {
-		return usageError(trace.ErrNotWindows)
+		return usageError(fmt.Errorf("capture: %w; use --dry-run to see the commands, or capture on the Windows machine and run analyze on the .etl here", trace.ErrNotWindows))
 	}
-	if o.duration == 0 && o.run == "" {
+	switch {
+	case o.run != "":
+		opts.Started = func() { fmt.Fprintf(s.Err, "Tracing; running %s\n", o.run) }
+	case o.duration > 0:
+		opts.Started = func() {
+			fmt.Fprintf(s.Err, "Tracing for %s. Reproduce the problem now (e.g. run the Hybrid Configuration Wizard).\n", o.duration)
+		}
+	default:
 		opts.Enter = s.In
-		fmt.Fprintln(s.Err, "Tracing. Reproduce the problem now (e.g. run the Hybrid Configuration Wizard), then press Enter.")
+		opts.Started = func() {
+			fmt.Fprintf(s.Err, "Tracing. Reproduce the problem now (e.g. run the Hybrid Configuration Wizard, or in another PowerShell window:\n  %s\n), then press Enter here.\n", trace.SuggestedRun)
+		}
 	}
 	if !quietFlag && isTerminal(s.Err) {
 		opts.Progress = s.Err
 	}
-	if err := trace.Capture(ctx, captureDeps.runner, captureDeps.system, opts); err != nil {
-		if _, serr := os.Stat(file); serr == nil {
-			fmt.Fprintf(s.Err, "the trace file %s was kept\n", file)
+	res, err := trace.Capture(ctx, captureDeps.runner, captureDeps.system, opts)
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(s.Err, "warning:", w)
+		}
+		if res.RunErr != nil {
+			fmt.Fprintf(s.Err, "%v (expected when it reproduces the TLS failure)\n", res.RunErr)
+			if out := bytes.TrimSpace(res.RunOutput); len(out) > 0 {
+				fmt.Fprintf(s.Err, "  %s\n", strings.ReplaceAll(string(out), "\n", "\n  "))
+			}
+		}
+	}
+	if err != nil {
+		if res != nil {
+			if _, serr := os.Stat(res.Output); serr == nil {
+				fmt.Fprintf(s.Err, "the trace file %s was kept\n", res.Output)
+			}
 		}
 		return err
 	}
-	fmt.Fprintf(s.Err, "wrote %s; analyzing\n\n", file)
-	return runAnalyze(ctx, &analyzeOptions{output: o.output, redact: o.redact}, file, s)
+	fmt.Fprintf(s.Err, "wrote %s (%s of tracing); WinHTTP tracing restored (%s)\n", res.Output, res.Elapsed.Round(time.Second), res.Restore)
+	if o.noAnalyze {
+		fmt.Fprintf(s.Err, "analyze it with: etlscope analyze %s\n", res.Output)
+		return nil
+	}
+	fmt.Fprintln(s.Err)
+	return captureDeps.analyze(ctx, res.Output, o, s)
+}
+
+// analyzeCaptured runs the analyze command on the new trace.
+func analyzeCaptured(ctx context.Context, path string, o *captureOptions, s *streams) error {
+	return runAnalyze(ctx, &analyzeOptions{output: o.output, redact: o.redact}, path, s)
 }
 
 // isTerminal reports whether w is a character device (a console).
