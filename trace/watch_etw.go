@@ -6,89 +6,114 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"sync/atomic"
 
 	"github.com/Velocidex/etw"
 	"golang.org/x/sys/windows"
 
 	"github.com/etlscope/etlscope/etl"
-	"github.com/etlscope/etlscope/etl/decode"
 )
 
-// Watch runs a live ETW session on WatchProviders until ctx is done. The
-// session is always closed (providers disabled, then the session stopped),
-// also when ctx is cancelled by Ctrl-C.
-func Watch(ctx context.Context, o WatchOptions) (err error) {
-	events := make(chan *LiveEvent, 1024)
+// Watch runs a real-time ETW session on o's providers (WatchProviders by
+// default) and emits their events until ctx is done (Ctrl-C). The session
+// is always torn down: every provider disabled, then the session stopped.
+// It needs an elevated prompt.
+func Watch(ctx context.Context, o WatchOptions) error {
+	if o.Emit == nil {
+		return errors.New("watch: no Emit function")
+	}
+	events := make(chan *LiveEvent, 4096)
+	var dropped atomic.Uint64
 	cb := func(e *etw.Event) {
 		le := convert(e)
 		select {
 		case events <- le:
 		default: // the consumer is behind: drop rather than block ETW
+			dropped.Add(1)
 		}
 	}
 	s, err := etw.NewSession(o.name(), cb)
 	var exists etw.ExistsError
 	if errors.As(err, &exists) {
-		// A session left over by a killed etlscope: stop it and retry.
+		// Left over by an etlscope that was killed, or another watch
+		// running now: stop it and start ours.
+		o.notice("an ETW session named %s already existed; it was stopped", o.name())
 		_ = etw.KillSession(o.name())
 		s, err = etw.NewSession(o.name(), cb)
 	}
 	if err != nil {
-		return fmt.Errorf("start ETW session: %w", err)
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+			return fmt.Errorf("start ETW session %s: %w (run etlscope from an elevated prompt)", o.name(), err)
+		}
+		return fmt.Errorf("start ETW session %s: %w", o.name(), err)
 	}
-	defer func() {
-		if cerr := s.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("stop ETW session %s (run `logman stop %s -ets`): %w", o.name(), o.name(), cerr)
-		}
-	}()
-	for _, g := range WatchProviders {
-		wg, gerr := windows.GUIDFromString("{" + g.String() + "}")
-		if gerr != nil {
-			return gerr
-		}
-		if err := s.SubscribeToProvider(etw.SessionOptions{Guid: wg, Level: etw.TRACE_LEVEL_VERBOSE}); err != nil {
-			return fmt.Errorf("enable provider %s: %w", decode.ProviderName(g), err)
-		}
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Process() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case perr := <-done:
-			return perr
-		case le := <-events:
-			if o.Match == nil || o.Match(le) {
-				o.Emit(le)
-			}
-		}
-	}
+	return runLive(ctx, &etwSession{s: s, name: o.name(), on: map[etl.GUID]bool{}}, events, &dropped, &o)
 }
 
+// etwSession adapts *etw.Session to liveSession.
+//
+// Velocidex/etw's Session.Close disables the providers it still has while
+// holding its own mutex, which UnsubscribeFromProvider takes again: with a
+// provider still enabled, Close deadlocks. runLive therefore disables every
+// provider first, and Close falls back to stopping the session by name
+// when one of them could not be disabled.
+type etwSession struct {
+	s    *etw.Session
+	name string
+	on   map[etl.GUID]bool
+}
+
+func (e *etwSession) Subscribe(g etl.GUID) error {
+	wg, err := windowsGUID(g)
+	if err != nil {
+		return err
+	}
+	if err := e.s.SubscribeToProvider(etw.SessionOptions{Guid: wg, Level: etw.TRACE_LEVEL_VERBOSE}); err != nil {
+		return err
+	}
+	e.on[g] = true
+	return nil
+}
+
+func (e *etwSession) Unsubscribe(g etl.GUID) error {
+	wg, err := windowsGUID(g)
+	if err != nil {
+		return err
+	}
+	if err := e.s.UnsubscribeFromProvider(wg); err != nil {
+		return err
+	}
+	delete(e.on, g)
+	return nil
+}
+
+func (e *etwSession) Process() error { return e.s.Process() }
+
+func (e *etwSession) Close() error {
+	if len(e.on) > 0 {
+		return etw.KillSession(e.name)
+	}
+	return e.s.Close()
+}
+
+func windowsGUID(g etl.GUID) (windows.GUID, error) {
+	return windows.GUIDFromString("{" + g.String() + "}")
+}
+
+// convert copies what watch shows out of an event; the event itself is
+// only valid inside the callback.
 func convert(e *etw.Event) *LiveEvent {
 	h := e.Header
-	le := &LiveEvent{Time: h.TimeStamp, ID: h.ID, Level: h.Level, PID: h.ProcessID}
+	var provider etl.GUID
 	if g, err := etl.ParseGUID(h.ProviderID.String()); err == nil {
-		le.Provider = decode.ProviderName(g)
-		if le.Provider == "" {
-			le.Provider = g.String()
+		provider = g
+	}
+	var props [][2]string
+	if d := e.Props(); d != nil {
+		for _, k := range d.Keys() {
+			v, _ := d.Get(k)
+			props = append(props, [2]string{k, fmt.Sprint(v)})
 		}
 	}
-	props := e.Props()
-	if props == nil {
-		return le
-	}
-	for _, k := range props.Keys() {
-		v, _ := props.Get(k)
-		s := fmt.Sprint(v)
-		if k == "EnabledProtocols" {
-			if n, err := strconv.ParseUint(s, 0, 32); err == nil {
-				s = fmt.Sprintf("%#x (%s)", n, decode.ProtocolNames(uint32(n)))
-			}
-		}
-		le.Props = append(le.Props, LiveProp{Name: k, Value: s})
-	}
-	return le
+	return NewLiveEvent(h.TimeStamp, provider, h.ID, h.Level, h.ProcessID, props)
 }

@@ -2,12 +2,10 @@
 
 package trace
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
-// Watch needs a Windows build with cgo (the live ETW consumer is C).
+// Watch returns ErrWatchUnsupported: this build has no live ETW consumer
+// (it needs Windows and cgo).
 func Watch(ctx context.Context, o WatchOptions) error {
-	return errors.New("watch needs Windows and a cgo build of etlscope (CGO_ENABLED=1 with a C compiler); use capture + analyze instead")
+	return ErrWatchUnsupported
 }
