@@ -25,7 +25,8 @@ import (
 // System answers the questions capture and doctor ask the OS.
 type System interface {
 	IsElevated() (bool, error)
-	OSBuild() (uint32, error)
+	OSBuild() (uint32, error) // the Windows build number, e.g. 9200, 17763
+	Is64BitOS() (bool, error)
 }
 
 // ErrNotWindows is returned by the System and Registry of non-Windows

@@ -51,10 +51,12 @@ func (f *fakeRunner) argv() [][]string {
 type fakeSystem struct {
 	elevated bool
 	build    uint32
+	is32     bool
 }
 
 func (s fakeSystem) IsElevated() (bool, error) { return s.elevated, nil }
 func (s fakeSystem) OSBuild() (uint32, error)  { return s.build, nil }
+func (s fakeSystem) Is64BitOS() (bool, error)  { return !s.is32, nil }
 
 // The argv of each step, exactly.
 var (

@@ -2,176 +2,403 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/etlscope/etlscope/report"
 )
 
-// Registry reads DWORD values. root is "HKLM" or "HKCU"; ok is false when
-// the key or value does not exist.
+// Registry reads DWORD values. root is "HKLM" or "HKCU" and path has no
+// root prefix. ok is false when the key or the value does not exist; a
+// value of another type returns an error wrapping ErrNotDWORD.
 type Registry interface {
 	DWORD(root, path, name string) (v uint32, ok bool, err error)
 }
+
+// ErrNotDWORD is wrapped by Registry errors for values that exist with a
+// type other than REG_DWORD.
+var ErrNotDWORD = errors.New("not a REG_DWORD")
+
+// Status is the verdict on one Check.
+type Status int
+
+// Statuses, from harmless to bad.
+const (
+	StatusInfo    Status = iota // shown for the record
+	StatusOK                    // as it should be
+	StatusUnknown               // could not be read or decided
+	StatusWarning               // worth changing, but not why WinHTTP lacks TLS 1.2
+	StatusProblem               // keeps TLS 1.2 from WinHTTP
+)
+
+var statusNames = [...]string{"info", "ok", "unknown", "warning", "problem"}
+
+// String returns the status as doctor prints it.
+func (s Status) String() string {
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// MarshalText makes Status a string in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Check is one configuration fact doctor looked at.
 type Check struct {
 	Area    string `json:"area"`
 	Setting string `json:"setting"`
 	Value   string `json:"value"`
-	Status  string `json:"status"` // ok, problem, warning, info, unknown
+	Status  Status `json:"status"`
 	Note    string `json:"note,omitempty"`
+	// Believed is set when the status rests on a fact providers.md marks
+	// as believed [B], not verified.
+	Believed bool `json:"believed,omitempty"`
 }
 
 // Diagnosis is doctor's result.
 type Diagnosis struct {
-	OS       report.OSProfile `json:"os"`
-	Checks   []Check          `json:"checks"`
-	Problem  bool             `json:"problem"`
-	Verdict  string           `json:"verdict"`
-	Fix      []string         `json:"fix,omitempty"`
-	Believed []string         `json:"believed,omitempty"`
+	OS      report.OSProfile `json:"os"`
+	Is64Bit bool             `json:"is64Bit"`
+	Checks  []Check          `json:"checks"`
+	// Problem: TLS 1.2 is not available to WinHTTP (exit status 3).
+	Problem bool     `json:"problem"`
+	Verdict string   `json:"verdict"`
+	Fix     []string `json:"fix,omitempty"`
+	// Recommended are changes that do not decide the WinHTTP verdict
+	// (.NET strong crypto), as ready-to-paste commands.
+	Recommended []string `json:"recommended,omitempty"`
+	// Believed lists the believed facts this diagnosis relied on.
+	Believed []string `json:"believed,omitempty"`
 }
 
+// Registry locations (providers.md §3.2–3.4).
 const (
 	winHTTPPath    = `SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp`
 	winHTTPPathWow = `SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp`
 	schannelPath   = `SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\`
-	inetSettings   = `Software\Microsoft\Windows\CurrentVersion\Internet Settings`
+	netFxPath      = `SOFTWARE\Microsoft\.NETFramework\`
+	netFxPathWow   = `SOFTWARE\Wow6432Node\Microsoft\.NETFramework\`
+	inetPath       = `Software\Microsoft\Windows\CurrentVersion\Internet Settings`
+	inetPolicyPath = `Software\Policies\Microsoft\Windows\CurrentVersion\Internet Settings`
 )
 
-// Doctor checks this machine's TLS configuration for WinHTTP and
-// Schannel against the defaults of its Windows build.
+// The believed facts doctor may rely on (providers.md §3.3, §3.7, §6).
+const (
+	believedDisabledByDefault = "DisabledByDefault=1 only drops a protocol from the default set; applications that name it explicitly still get it"
+	believedSchannelLimits    = "what WinHTTP offers is its requested mask limited by the SCHANNEL client keys"
+	believedSecureProtocols   = "Internet Options \"Use TLS 1.x\" is stored as SecureProtocols under Internet Settings, and the policy value wins"
+	believedTLS13WinHTTP      = "Windows 11 / Server 2022 WinHTTP enables TLS 1.3 by default"
+	believedNotDWORD          = "Windows ignores these values when they are not REG_DWORD"
+	believedVista             = "Windows Vista / Server 2008 has no DefaultSecureProtocols through KB3140245; TLS 1.2 there needs other updates"
+)
+
+// HotfixQueries are the commands doctor tries, in order, to list installed
+// updates: wmic (present on every OS that needs KB3140245; removed from
+// recent Windows 11) and PowerShell's Get-HotFix. Both read
+// Win32_QuickFixEngineering.
+var HotfixQueries = []Command{
+	{Name: "wmic", Args: []string{"qfe", "get", "HotFixID"}},
+	{Name: "powershell.exe", Args: []string{"-NoProfile", "-NonInteractive", "-Command", "Get-HotFix | Select-Object -ExpandProperty HotFixID"}},
+}
+
+// Doctor checks this machine's TLS configuration for WinHTTP and Schannel
+// against the defaults of its Windows build. It only reads: the registry,
+// the OS build and the hotfix list (through r, and only on builds that
+// need KB3140245).
 func Doctor(ctx context.Context, sys System, reg Registry, r Runner) (*Diagnosis, error) {
 	build, err := sys.OSBuild()
 	if err != nil {
 		return nil, err
 	}
-	p := report.ProfileForBuild(build)
-	d := &Diagnosis{OS: p}
-	add := func(c Check) { d.Checks = append(d.Checks, c) }
-	dword := func(root, path, name string) (uint32, bool, string) {
-		v, ok, err := reg.DWORD(root, path, name)
-		switch {
-		case err != nil:
-			return 0, false, "error: " + err.Error()
-		case !ok:
-			return 0, false, "not set"
-		}
-		return v, true, fmt.Sprintf("%#x", v)
+	is64, err := sys.Is64BitOS()
+	if err != nil {
+		return nil, err
 	}
-	tls12WinHTTP := true
+	d := &diag{Diagnosis: Diagnosis{OS: report.ProfileForBuild(build), Is64Bit: is64}, reg: reg}
+	d.run(ctx, r)
+	return &d.Diagnosis, nil
+}
 
-	add(Check{Area: "Windows", Setting: "version", Value: fmt.Sprintf("%s (build %d)", p.Name, build), Status: "info",
-		Note: "WinHTTP default: " + p.WinHTTPDefaultTLS})
+// diag is the state of one doctor run.
+type diag struct {
+	Diagnosis
+	reg      Registry
+	believed map[string]bool
+}
 
-	kbMissing := false
-	if p.NeedsKB3140245 {
-		out, err := r.Run(ctx, "wmic", "qfe", "get", "HotFixID")
-		switch {
-		case err != nil:
-			add(Check{Area: "Windows Update", Setting: "KB3140245", Value: "unknown", Status: "unknown", Note: "could not list hotfixes (wmic qfe): " + err.Error()})
-		case strings.Contains(strings.ToUpper(string(out)), "KB3140245"):
-			add(Check{Area: "Windows Update", Setting: "KB3140245", Value: "installed", Status: "ok"})
-		default:
-			kbMissing = true
-			add(Check{Area: "Windows Update", Setting: "KB3140245", Value: "not installed", Status: "problem",
-				Note: "without it WinHTTP ignores DefaultSecureProtocols on " + p.Name})
+func (d *diag) add(c Check, believed ...string) {
+	if len(believed) > 0 {
+		c.Believed = true
+		if d.believed == nil {
+			d.believed = map[string]bool{}
 		}
-	}
-
-	for _, path := range []string{winHTTPPath, winHTTPPathWow} {
-		v, ok, shown := dword("HKLM", path, "DefaultSecureProtocols")
-		c := Check{Area: "WinHTTP", Setting: `HKLM\` + path + `\DefaultSecureProtocols`, Value: shown}
-		switch {
-		case ok && v&0x800 != 0:
-			c.Status, c.Note = "ok", report.ProtocolNamesClient(v)
-			if kbMissing {
-				c.Status, c.Note = "problem", "set, but ignored until KB3140245 is installed"
-				tls12WinHTTP = false
+		for _, b := range believed {
+			if !d.believed[b] {
+				d.believed[b] = true
+				d.Believed = append(d.Believed, b)
 			}
-		case ok:
-			c.Status, c.Note = "problem", "does not include TLS 1.2 (0x800): "+report.ProtocolNamesClient(v)
-			tls12WinHTTP = false
-		case p.TLS12InWinHTTP:
-			c.Status, c.Note = "ok", "not set: the OS default includes TLS 1.2"
-		default:
-			c.Status, c.Note = "problem", "not set: the WinHTTP default on this OS lacks TLS 1.2"
-			tls12WinHTTP = false
 		}
-		add(c)
+	}
+	d.Checks = append(d.Checks, c)
+}
+
+// regValue is one DWORD as read.
+type regValue struct {
+	v       uint32
+	set     bool
+	wrong   bool   // exists with another type
+	err     error  // could not be read
+	display string // for the Value column
+}
+
+func (d *diag) dword(root, path, name string) regValue {
+	v, ok, err := d.reg.DWORD(root, path, name)
+	switch {
+	case errors.Is(err, ErrNotDWORD):
+		return regValue{wrong: true, display: "not a REG_DWORD"}
+	case err != nil:
+		return regValue{err: err, display: "error: " + err.Error()}
+	case !ok:
+		return regValue{display: "not set"}
+	}
+	return regValue{v: v, set: true, display: fmt.Sprintf("%#x", v)}
+}
+
+// kbState is what doctor knows about KB3140245.
+type kbState int
+
+const (
+	kbNotNeeded kbState = iota
+	kbInstalled
+	kbMissing
+	kbUnknown
+)
+
+func (d *diag) run(ctx context.Context, r Runner) {
+	p := d.OS
+	bits := "32-bit"
+	if d.Is64Bit {
+		bits = "64-bit"
+	}
+	ver := Check{Area: "Windows", Setting: "version", Value: fmt.Sprintf("%s (build %d, %s)", p.Name, p.Build, bits), Status: StatusInfo}
+	if p.WinHTTPDefaultTLS != "" {
+		ver.Note = "WinHTTP default: " + p.WinHTTPDefaultTLS
+	}
+	switch {
+	case p.Build == 0:
+		ver.Status, ver.Note = StatusUnknown, "unknown build: the OS defaults cannot be used"
+		d.add(ver)
+	case p.TLS13InOS:
+		d.add(ver, believedTLS13WinHTTP)
+	case p.Build < 7600:
+		ver.Status, ver.Note = StatusUnknown, "older than the versions the HCW article covers"
+		d.add(ver, believedVista)
+	default:
+		d.add(ver)
 	}
 
-	schannelOff := false
+	kb := d.checkKB(ctx, r)
+	winHTTPOK, winHTTPUnknown := d.checkWinHTTP(kb)
+	schannelOK := d.checkSchannel()
+	d.checkNetFx()
+	d.checkInternetOptions()
+
+	d.Problem = !winHTTPOK || !schannelOK
+	switch {
+	case d.Problem:
+		d.Verdict = "TLS 1.2 is not available to WinHTTP on this machine: Office 365 (and the Hybrid Configuration Wizard) will fail with \"an internal error occurred in the SSL library\"."
+		if !winHTTPOK {
+			d.Fix = report.TLS12Fix(p)
+			if !d.Is64Bit {
+				d.Fix = dropWow(d.Fix)
+			}
+		}
+		if !schannelOK && !strings.Contains(strings.Join(d.Fix, "\n"), `TLS 1.2\Client`) {
+			d.Fix = append(d.Fix, report.SchannelTLS12Fix()...)
+		}
+	case winHTTPUnknown:
+		d.Verdict = "Could not decide whether WinHTTP has TLS 1.2 (see the unknown rows); nothing found that disables it."
+	default:
+		d.Verdict = "TLS 1.2 is available to WinHTTP (as far as the registry tells; an application may still restrict its protocols itself)."
+	}
+}
+
+func (d *diag) checkKB(ctx context.Context, r Runner) kbState {
+	if !d.OS.NeedsKB3140245 {
+		return kbNotNeeded
+	}
+	c := Check{Area: "Windows Update", Setting: "KB3140245 (DefaultSecureProtocols support)"}
+	var errs []string
+	for _, q := range HotfixQueries {
+		out, err := r.Run(ctx, q.Name, q.Args...)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if strings.Contains(strings.ToUpper(string(out)), "KB3140245") {
+			c.Value, c.Status = "installed", StatusOK
+			d.add(c)
+			return kbInstalled
+		}
+		c.Value, c.Status = "not installed", StatusProblem
+		c.Note = "without it WinHTTP ignores DefaultSecureProtocols on " + d.OS.Name
+		d.add(c)
+		return kbMissing
+	}
+	c.Value, c.Status = "unknown", StatusUnknown
+	c.Note = "could not list the installed updates: " + strings.Join(errs, "; ")
+	d.add(c)
+	return kbUnknown
+}
+
+// checkWinHTTP judges DefaultSecureProtocols in the native key and, on
+// 64-bit Windows, the Wow6432Node key 32-bit processes read.
+func (d *diag) checkWinHTTP(kb kbState) (ok, unknown bool) {
+	ok = true
+	paths := []string{winHTTPPath}
+	if d.Is64Bit {
+		paths = append(paths, winHTTPPathWow)
+	}
+	for _, path := range paths {
+		v := d.dword("HKLM", path, "DefaultSecureProtocols")
+		c := Check{Area: "WinHTTP", Setting: `HKLM\` + path + `\DefaultSecureProtocols`, Value: v.display}
+		var believed []string
+		switch {
+		case v.err != nil:
+			c.Status, unknown = StatusUnknown, true
+		case v.set && v.v&0x800 != 0 && kb == kbMissing:
+			c.Status, c.Note, ok = StatusProblem, "set, but ignored until KB3140245 is installed", false
+		case v.set && v.v&0x800 != 0 && kb == kbUnknown:
+			c.Status, c.Note, unknown = StatusUnknown, report.ProtocolNamesClient(v.v)+"; honoured only if KB3140245 is installed", true
+		case v.set && v.v&0x800 != 0:
+			c.Status, c.Note = StatusOK, report.ProtocolNamesClient(v.v)
+		case v.set:
+			c.Status, c.Note, ok = StatusProblem, "does not include TLS 1.2 (0x800): "+report.ProtocolNamesClient(v.v), false
+		case d.OS.Build == 0:
+			c.Status, c.Note, unknown = StatusUnknown, "not set: the default depends on the Windows build", true
+		case v.wrong && d.OS.TLS12InWinHTTP:
+			c.Status, c.Note = StatusWarning, "ignored (wrong type): the OS default, which includes TLS 1.2, applies; delete it or make it a REG_DWORD"
+			believed = append(believed, believedNotDWORD)
+		case v.wrong:
+			c.Status, c.Note, ok = StatusProblem, "ignored (wrong type), and the WinHTTP default on this OS lacks TLS 1.2", false
+			believed = append(believed, believedNotDWORD)
+		case d.OS.TLS12InWinHTTP:
+			c.Status, c.Note = StatusOK, "not set: the OS default includes TLS 1.2"
+		default:
+			c.Status, c.Note, ok = StatusProblem, "not set: the WinHTTP default on this OS lacks TLS 1.2", false
+		}
+		if path == winHTTPPathWow && c.Status == StatusProblem {
+			c.Note += " (for 32-bit processes)"
+		}
+		d.add(c, believed...)
+	}
+	return ok, unknown
+}
+
+// checkSchannel reports every SCHANNEL protocol key and judges the TLS 1.2
+// client, which WinHTTP's TLS 1.2 needs.
+func (d *diag) checkSchannel() (ok bool) {
+	ok = true
 	for _, proto := range []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"} {
 		for _, role := range []string{"Client", "Server"} {
 			path := schannelPath + proto + `\` + role
-			en, enOK, enShown := dword("HKLM", path, "Enabled")
-			dis, disOK, disShown := dword("HKLM", path, "DisabledByDefault")
-			c := Check{Area: "SCHANNEL", Setting: proto + " " + role, Value: "Enabled=" + enShown + ", DisabledByDefault=" + disShown, Status: "info"}
-			if proto == "TLS 1.2" && role == "Client" {
-				switch {
-				case enOK && en == 0:
-					c.Status, c.Note = "problem", "TLS 1.2 client is disabled for every application"
-					schannelOff = true
-				case disOK && dis == 1:
-					c.Status, c.Note = "problem", "TLS 1.2 is not in the default set (applications that ask for the defaults do not get it)"
-					schannelOff = true
-				case !enOK && !disOK && !p.TLS12InOS:
-					c.Status, c.Note = "problem", "not set: TLS 1.2 client is off by default on "+p.Name
-					schannelOff = true
-				default:
-					c.Status = "ok"
-				}
-			}
-			if !enOK && !disOK {
+			en := d.dword("HKLM", path, "Enabled")
+			dis := d.dword("HKLM", path, "DisabledByDefault")
+			c := Check{Area: "SCHANNEL", Setting: `HKLM\` + path, Value: "Enabled=" + en.display + ", DisabledByDefault=" + dis.display, Status: StatusInfo}
+			if !en.set && !dis.set && !en.wrong && !dis.wrong && en.err == nil && dis.err == nil {
 				c.Value = "not set (OS default)"
 			}
-			add(c)
+			var believed []string
+			switch {
+			case proto == "TLS 1.2" && role == "Client":
+				switch {
+				case en.set && en.v == 0:
+					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 client is disabled for every application", false
+					believed = append(believed, believedSchannelLimits)
+				case dis.set && dis.v != 0:
+					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 is not in the default set: WinHTTP, which asks for the defaults, does not get it", false
+					believed = append(believed, believedDisabledByDefault, believedSchannelLimits)
+				case en.err != nil || dis.err != nil || d.OS.Build == 0:
+					c.Status = StatusUnknown
+				case !en.set && !d.OS.TLS12InOS:
+					c.Status, c.Note, ok = StatusProblem, "not enabled: the TLS 1.2 client is off by default on "+d.OS.Name, false
+					believed = append(believed, believedSchannelLimits)
+				default:
+					c.Status = StatusOK
+				}
+			case proto == "TLS 1.3" && en.set && en.v != 0 && d.OS.Build != 0 && !d.OS.TLS13InOS:
+				c.Status, c.Note = StatusWarning, "TLS 1.3 is supported from Windows 11 / Server 2022; Microsoft calls enabling it on earlier versions not a safe configuration"
+			case dis.set && dis.v != 0 && !(en.set && en.v == 0):
+				c.Note = "not in the default set"
+				believed = append(believed, believedDisabledByDefault)
+			case en.set && en.v == 0:
+				c.Note = "disabled"
+			}
+			d.add(c, believed...)
 		}
 	}
+	return ok
+}
 
-	for _, view := range []string{`SOFTWARE\Microsoft\.NETFramework\`, `SOFTWARE\Wow6432Node\Microsoft\.NETFramework\`} {
+// checkNetFx reports the .NET strong-crypto keys and recommends setting
+// the missing ones; they do not decide the WinHTTP verdict (HCW's failing
+// call goes through WinHTTP, providers.md §3.4).
+func (d *diag) checkNetFx() {
+	views := []string{netFxPath}
+	if d.Is64Bit {
+		views = append(views, netFxPathWow)
+	}
+	for _, view := range views {
 		for _, ver := range []string{"v4.0.30319", "v2.0.50727"} {
 			for _, name := range []string{"SchUseStrongCrypto", "SystemDefaultTlsVersions"} {
-				v, ok, shown := dword("HKLM", view+ver, name)
-				c := Check{Area: ".NET Framework", Setting: `HKLM\` + view + ver + `\` + name, Value: shown, Status: "info"}
-				if ok && v == 1 {
-					c.Status = "ok"
-				} else {
-					c.Status, c.Note = "warning", "recommended 1 for .NET apps that make TLS calls themselves (HCW's failing call goes through WinHTTP)"
+				v := d.dword("HKLM", view+ver, name)
+				c := Check{Area: ".NET Framework", Setting: `HKLM\` + view + ver + `\` + name, Value: v.display}
+				switch {
+				case v.set && v.v == 1:
+					c.Status = StatusOK
+				case v.err != nil:
+					c.Status = StatusUnknown
+				default:
+					c.Status, c.Note = StatusWarning, "recommended 1 for .NET applications that make TLS connections themselves"
+					d.Recommended = append(d.Recommended, fmt.Sprintf(`reg add "HKLM\%s%s" /v %s /t REG_DWORD /d 1 /f`, view, ver, name))
 				}
-				add(c)
+				d.add(c)
 			}
 		}
 	}
-	for _, root := range []string{"HKCU", "HKLM"} {
-		v, ok, shown := dword(root, inetSettings, "SecureProtocols")
-		c := Check{Area: "Internet Options (WinINet)", Setting: root + `\` + inetSettings + `\SecureProtocols`, Value: shown, Status: "info"}
-		if ok {
-			c.Note = report.ProtocolNamesClient(v)
-			if v&0x800 == 0 {
-				c.Status, c.Note = "warning", "WinINet clients (IE, Office) do not use TLS 1.2: "+c.Note
-			}
-		}
-		add(c)
-	}
+}
 
-	d.Problem = !tls12WinHTTP || schannelOff
-	if d.Problem {
-		d.Verdict = "TLS 1.2 is not available to WinHTTP on this machine: Office 365 (and the Hybrid Configuration Wizard) will fail with \"an internal error occurred in the SSL library\"."
-		if !tls12WinHTTP {
-			d.Fix = report.TLS12Fix(p)
+// checkInternetOptions reports the WinINet protocol settings (Internet
+// Options, Advanced, "Use TLS 1.2"), per user and machine, and their
+// policy twins.
+func (d *diag) checkInternetOptions() {
+	for _, loc := range []struct{ root, path string }{
+		{"HKCU", inetPath}, {"HKLM", inetPath}, {"HKCU", inetPolicyPath}, {"HKLM", inetPolicyPath},
+	} {
+		v := d.dword(loc.root, loc.path, "SecureProtocols")
+		c := Check{Area: "Internet Options (WinINet)", Setting: loc.root + `\` + loc.path + `\SecureProtocols`, Value: v.display, Status: StatusInfo}
+		switch {
+		case v.err != nil:
+			c.Status = StatusUnknown
+		case v.set && v.v&0x800 == 0:
+			c.Status, c.Note = StatusWarning, "WinINet applications (Internet Explorer, Office) do not use TLS 1.2: "+report.ProtocolNamesClient(v.v)
+		case v.set:
+			c.Status, c.Note = StatusOK, report.ProtocolNamesClient(v.v)
 		}
-		if schannelOff && !strings.Contains(strings.Join(d.Fix, "\n"), `TLS 1.2\Client`) {
-			d.Fix = append(d.Fix, report.SchannelTLS12Fix()...)
+		d.add(c, believedSecureProtocols)
+	}
+}
+
+// dropWow removes the Wow6432Node lines from a fix (32-bit Windows has no
+// such key).
+func dropWow(steps []string) []string {
+	var out []string
+	for _, s := range steps {
+		if !strings.Contains(s, `\Wow6432Node\`) {
+			out = append(out, s)
 		}
-	} else {
-		d.Verdict = "TLS 1.2 is available to WinHTTP (as far as the registry tells; an application may still restrict its protocols itself)."
 	}
-	d.Believed = []string{
-		"the meaning of DisabledByDefault (drops a protocol only from the default set)",
-		"that Windows 11 / Server 2022 WinHTTP enables TLS 1.3 by default",
-	}
-	return d, nil
+	return out
 }

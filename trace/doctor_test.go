@@ -2,49 +2,165 @@ package trace
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
 
-// fakeRegistry maps "ROOT\path\name" to values.
-type fakeRegistry map[string]uint32
+// fakeRegistry maps `ROOT\path\name` to a value: a uint32, or an error.
+type fakeRegistry map[string]any
 
 func (r fakeRegistry) DWORD(root, path, name string) (uint32, bool, error) {
-	v, ok := r[root+`\`+path+`\`+name]
-	return v, ok, nil
+	switch v := r[root+`\`+path+`\`+name].(type) {
+	case uint32:
+		return v, true, nil
+	case int:
+		return uint32(v), true, nil
+	case error:
+		return 0, false, v
+	}
+	return 0, false, nil
 }
 
+var (
+	dsp      = `HKLM\` + winHTTPPath + `\DefaultSecureProtocols`
+	dspWow   = `HKLM\` + winHTTPPathWow + `\DefaultSecureProtocols`
+	tls12C   = `HKLM\` + schannelPath + `TLS 1.2\Client`
+	tls13S   = `HKLM\` + schannelPath + `TLS 1.3\Server`
+	wmic     = "wmic qfe get HotFixID"
+	getHotfx = "powershell.exe -NoProfile -NonInteractive -Command Get-HotFix | Select-Object -ExpandProperty HotFixID"
+)
+
 func TestDoctor(t *testing.T) {
-	dsp := `HKLM\` + winHTTPPath + `\DefaultSecureProtocols`
-	dspWow := `HKLM\` + winHTTPPathWow + `\DefaultSecureProtocols`
-	tls12 := `HKLM\` + schannelPath + `TLS 1.2\Client\`
 	tests := []struct {
-		name    string
-		build   uint32
-		reg     fakeRegistry
-		hotfix  string
-		problem bool
-		fix     []string // substrings the fix must contain
-		noFix   []string
+		name     string
+		sys      fakeSystem
+		reg      fakeRegistry
+		runner   *fakeRunner
+		problem  bool
+		verdict  string            // substring
+		status   map[string]Status // setting → status
+		fix      []string          // substrings the fix must contain
+		noFix    []string
+		believed []string // substrings of Believed entries
+		queries  []string // the hotfix commands run
 	}{
-		{"2012 without KB or registry", 9200, fakeRegistry{}, "KB123\n", true, []string{"KB3140245", "DefaultSecureProtocols"}, []string{"SCHANNEL"}},
-		{"2012 with KB and both keys", 9200, fakeRegistry{dsp: 0xA80, dspWow: 0xA80}, "HotFixID\nKB3140245\n", false, nil, nil},
-		{"2012 with keys but no KB", 9200, fakeRegistry{dsp: 0xA80, dspWow: 0xA80}, "", true, []string{"KB3140245"}, nil},
-		{"2012 with only the native key", 9200, fakeRegistry{dsp: 0xA80}, "KB3140245", true, []string{"Wow6432Node"}, nil},
-		{"Windows 7 needs SCHANNEL too", 7601, fakeRegistry{dsp: 0x800, dspWow: 0x800}, "KB3140245", true, []string{`TLS 1.2\Client" /v Enabled`}, nil},
-		{"Windows 10 defaults", 17763, fakeRegistry{}, "", false, nil, nil},
-		{"Windows 10 with a mask lacking TLS 1.2", 17763, fakeRegistry{dsp: 0xA0}, "", true, []string{"DefaultSecureProtocols"}, []string{"KB3140245"}},
-		{"Windows 10 with TLS 1.2 client disabled", 19041, fakeRegistry{tls12 + "Enabled": 0}, "", true, []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`}, []string{"DefaultSecureProtocols"}},
+		{
+			name: "2012 without KB or registry", sys: fakeSystem{build: 9200}, reg: fakeRegistry{},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID\nKB123\n"}},
+			problem: true, status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusProblem, dsp: StatusProblem, dspWow: StatusProblem, tls12C: StatusOK},
+			fix:     []string{"KB3140245", `reg add "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp" /v DefaultSecureProtocols /t REG_DWORD /d 0x00000A80 /f`, `reg add "HKLM\SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp" /v DefaultSecureProtocols /t REG_DWORD /d 0x00000A80 /f`},
+			noFix:   []string{"SCHANNEL"},
+			queries: []string{wmic},
+		},
+		{
+			name: "2012 with KB and both keys", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID  \r\nKB3140245  \r\n"}},
+			verdict: "TLS 1.2 is available", status: map[string]Status{dsp: StatusOK, dspWow: StatusOK},
+			queries: []string{wmic},
+		},
+		{
+			name: "2012 with keys but no KB", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID\n"}},
+			problem: true, status: map[string]Status{dsp: StatusProblem},
+			fix: []string{"KB3140245"}, queries: []string{wmic},
+		},
+		{
+			name: "2012 without wmic: Get-HotFix finds the KB", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0x800, dspWow: 0x800},
+			runner:  &fakeRunner{fail: map[string]error{wmic: errors.New("not found")}, outputs: map[string]string{getHotfx: "KB3140245\r\n"}},
+			verdict: "available", status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusOK},
+			queries: []string{wmic, getHotfx},
+		},
+		{
+			name: "2012, hotfix list unreadable: unknown, not a problem", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{fail: map[string]error{wmic: errBoom, getHotfx: errBoom}},
+			verdict: "Could not decide", status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusUnknown, dsp: StatusUnknown},
+			queries: []string{wmic, getHotfx},
+		},
+		{
+			name: "2012 with only the native key", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "KB3140245"}},
+			problem: true, status: map[string]Status{dsp: StatusOK, dspWow: StatusProblem},
+			fix: []string{"Wow6432Node"}, queries: []string{wmic},
+		},
+		{
+			name: "Windows 7 32-bit: no Wow6432Node key checked or fixed, SCHANNEL needed", sys: fakeSystem{build: 7601, is32: true}, reg: fakeRegistry{dsp: 0x800},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "KB3140245"}},
+			problem: true, status: map[string]Status{dsp: StatusOK, tls12C: StatusProblem},
+			fix:      []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1 /f`, `TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`},
+			noFix:    []string{"Wow6432Node", "DefaultSecureProtocols"},
+			believed: []string{"limited by the SCHANNEL client keys"},
+			queries:  []string{wmic},
+		},
+		{
+			name: "Windows 10 defaults", sys: fakeSystem{build: 17763}, reg: fakeRegistry{},
+			runner: &fakeRunner{}, verdict: "available",
+			status: map[string]Status{dsp: StatusOK, dspWow: StatusOK, tls12C: StatusOK},
+		},
+		{
+			name: "Windows 10 with a mask lacking TLS 1.2", sys: fakeSystem{build: 17763}, reg: fakeRegistry{dspWow: 0xA0},
+			runner: &fakeRunner{}, problem: true, status: map[string]Status{dsp: StatusOK, dspWow: StatusProblem},
+			fix: []string{"DefaultSecureProtocols"}, noFix: []string{"KB3140245"},
+		},
+		{
+			name: "Windows 10 with TLS 1.2 client disabled", sys: fakeSystem{build: 19041}, reg: fakeRegistry{tls12C + `\Enabled`: 0},
+			runner: &fakeRunner{}, problem: true, status: map[string]Status{tls12C: StatusProblem},
+			fix: []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`}, noFix: []string{"DefaultSecureProtocols"},
+		},
+		{
+			name: "Windows 10 with TLS 1.2 client DisabledByDefault: believed", sys: fakeSystem{build: 19041}, reg: fakeRegistry{tls12C + `\DisabledByDefault`: 1},
+			runner: &fakeRunner{}, problem: true, status: map[string]Status{tls12C: StatusProblem},
+			believed: []string{"DisabledByDefault=1 only drops", "limited by the SCHANNEL client keys"},
+		},
+		{
+			name: "Server 2016 with TLS 1.3 enabled: warning only", sys: fakeSystem{build: 14393}, reg: fakeRegistry{tls13S + `\Enabled`: 1},
+			runner: &fakeRunner{}, verdict: "available", status: map[string]Status{tls13S: StatusWarning},
+		},
+		{
+			name: "Windows 11: the TLS 1.3 default is believed", sys: fakeSystem{build: 22631}, reg: fakeRegistry{},
+			runner: &fakeRunner{}, verdict: "available", believed: []string{"enables TLS 1.3 by default"},
+		},
+		{
+			name: "DefaultSecureProtocols of the wrong type on 2019: warning", sys: fakeSystem{build: 17763}, reg: fakeRegistry{dsp: fmt.Errorf("x: %w", ErrNotDWORD)},
+			runner: &fakeRunner{}, verdict: "available", status: map[string]Status{dsp: StatusWarning},
+			believed: []string{"not REG_DWORD"},
+		},
+		{
+			name: "registry unreadable: unknown", sys: fakeSystem{build: 17763}, reg: fakeRegistry{dsp: errors.New("access denied")},
+			runner: &fakeRunner{}, verdict: "Could not decide", status: map[string]Status{dsp: StatusUnknown},
+		},
+		{
+			name: "Vista / 2008: believed, unknown", sys: fakeSystem{build: 6002}, reg: fakeRegistry{},
+			runner: &fakeRunner{}, problem: true, status: map[string]Status{"version": StatusUnknown},
+			believed: []string{"Vista"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &fakeRunner{outputs: map[string]string{"wmic qfe get HotFixID": tt.hotfix}}
-			d, err := Doctor(context.Background(), fakeSystem{build: tt.build}, tt.reg, r)
+			d, err := Doctor(context.Background(), tt.sys, tt.reg, tt.runner)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d.Problem != tt.problem {
-				t.Errorf("problem %v, want %v: %+v", d.Problem, tt.problem, d.Checks)
+				t.Errorf("problem %v, want %v (%s)", d.Problem, tt.problem, d.Verdict)
+			}
+			if !strings.Contains(d.Verdict, tt.verdict) {
+				t.Errorf("verdict %q lacks %q", d.Verdict, tt.verdict)
+			}
+			got := map[string]Status{}
+			for _, c := range d.Checks {
+				got[c.Setting] = c.Status
+			}
+			for s, want := range tt.status {
+				if st, ok := got[s]; !ok || st != want {
+					t.Errorf("%s: status %v (present %v), want %v", s, st, ok, want)
+				}
+			}
+			if _, ok := got[dspWow]; ok == tt.sys.is32 {
+				t.Errorf("Wow6432Node checked on a 32-bit OS or not on a 64-bit one")
 			}
 			fix := strings.Join(d.Fix, "\n")
 			for _, s := range tt.fix {
@@ -57,10 +173,65 @@ func TestDoctor(t *testing.T) {
 					t.Errorf("fix should not mention %q:\n%s", s, fix)
 				}
 			}
-			asked := fmtArgv(r.calls)
-			if (tt.build <= 9200) != strings.Contains(asked, `"wmic" "qfe" "get" "HotFixID"`) {
-				t.Errorf("hotfix query %q for build %d", asked, tt.build)
+			if !d.Problem && len(d.Fix) > 0 {
+				t.Errorf("fix without a problem: %q", d.Fix)
+			}
+			believed := strings.Join(d.Believed, "\n")
+			for _, s := range tt.believed {
+				if !strings.Contains(believed, s) {
+					t.Errorf("believed lacks %q:\n%s", s, believed)
+				}
+			}
+			var queries []string
+			for _, c := range tt.runner.argv() {
+				queries = append(queries, key(c))
+			}
+			if !reflect.DeepEqual(queries, tt.queries) {
+				t.Errorf("commands run %q, want %q", queries, tt.queries)
 			}
 		})
+	}
+}
+
+func TestDoctorBelievedFlags(t *testing.T) {
+	d, err := Doctor(context.Background(), fakeSystem{build: 17763}, fakeRegistry{}, &fakeRunner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range d.Checks {
+		// Internet Options checks rest on a believed location; the
+		// WinHTTP ones on verified facts.
+		if strings.HasPrefix(c.Area, "Internet Options") != c.Believed {
+			t.Errorf("%s %s: believed %v", c.Area, c.Setting, c.Believed)
+		}
+	}
+	if len(d.Believed) != 1 {
+		t.Errorf("believed %q, want only the Internet Options location", d.Believed)
+	}
+	// .NET: all eight keys missing on a 64-bit OS → eight recommendations.
+	if len(d.Recommended) != 8 || !strings.Contains(strings.Join(d.Recommended, "\n"), `reg add "HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v2.0.50727" /v SystemDefaultTlsVersions /t REG_DWORD /d 1 /f`) {
+		t.Errorf("recommended:\n%s", strings.Join(d.Recommended, "\n"))
+	}
+	b, err := json.Marshal(d)
+	if err != nil || !strings.Contains(string(b), `"status":"ok"`) || !strings.Contains(string(b), `"believed":true`) {
+		t.Errorf("json %v: %.300s", err, b)
+	}
+}
+
+func TestStatusString(t *testing.T) {
+	for s, want := range map[Status]string{StatusInfo: "info", StatusOK: "ok", StatusUnknown: "unknown", StatusWarning: "warning", StatusProblem: "problem", Status(9): "Status(9)"} {
+		if s.String() != want {
+			t.Errorf("%d: %q", int(s), s.String())
+		}
+	}
+}
+
+type failingSystem struct{ fakeSystem }
+
+func (failingSystem) OSBuild() (uint32, error) { return 0, ErrNotWindows }
+
+func TestDoctorOffWindows(t *testing.T) {
+	if _, err := Doctor(context.Background(), failingSystem{}, fakeRegistry{}, &fakeRunner{}); !errors.Is(err, ErrNotWindows) {
+		t.Errorf("err %v", err)
 	}
 }

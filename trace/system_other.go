@@ -11,6 +11,9 @@ func (LocalSystem) IsElevated() (bool, error) { return false, ErrNotWindows }
 // OSBuild returns ErrNotWindows.
 func (LocalSystem) OSBuild() (uint32, error) { return 0, ErrNotWindows }
 
+// Is64BitOS returns ErrNotWindows.
+func (LocalSystem) Is64BitOS() (bool, error) { return false, ErrNotWindows }
+
 // LocalRegistry is the registry of this machine; off Windows it refuses.
 type LocalRegistry struct{}
 

@@ -3,6 +3,10 @@
 package trace
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
+
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 )
@@ -10,41 +14,67 @@ import (
 // LocalSystem is the System of this machine.
 type LocalSystem struct{}
 
-// IsElevated reports whether the process token is elevated.
+// IsElevated reports whether the process token is elevated (Run as
+// administrator).
 func (LocalSystem) IsElevated() (bool, error) {
 	return windows.GetCurrentProcessToken().IsElevated(), nil
 }
 
-// OSBuild returns the Windows build number (RtlGetVersion, which is not
-// subject to the manifest-based version lie of GetVersionEx).
+// OSBuild returns the Windows build number from RtlGetVersion, which,
+// unlike GetVersionEx, does not depend on the program's manifest.
 func (LocalSystem) OSBuild() (uint32, error) {
 	return windows.RtlGetVersion().BuildNumber, nil
 }
 
-// LocalRegistry reads this machine's registry.
+// Is64BitOS reports whether Windows is 64-bit (so 32-bit programs read the
+// Wow6432Node keys).
+func (LocalSystem) Is64BitOS() (bool, error) {
+	switch runtime.GOARCH {
+	case "amd64", "arm64":
+		return true, nil
+	}
+	var wow bool
+	if err := windows.IsWow64Process(windows.CurrentProcess(), &wow); err != nil {
+		return false, fmt.Errorf("IsWow64Process: %w", err)
+	}
+	return wow, nil
+}
+
+// LocalRegistry reads this machine's registry, always in the 64-bit view
+// (a 32-bit etlscope would otherwise be redirected to Wow6432Node; doctor
+// reads the Wow6432Node keys by their explicit path).
 type LocalRegistry struct{}
 
 // DWORD reads a REG_DWORD value; ok is false when the key or value does not
 // exist.
 func (LocalRegistry) DWORD(root, path, name string) (uint32, bool, error) {
-	k := registry.LOCAL_MACHINE
-	if root == "HKCU" {
+	var k registry.Key
+	switch root {
+	case "HKLM":
+		k = registry.LOCAL_MACHINE
+	case "HKCU":
 		k = registry.CURRENT_USER
+	default:
+		return 0, false, fmt.Errorf("registry root %q", root)
 	}
-	key, err := registry.OpenKey(k, path, registry.QUERY_VALUE)
+	key, err := registry.OpenKey(k, path, registry.QUERY_VALUE|registry.WOW64_64KEY)
 	if err != nil {
-		if err == registry.ErrNotExist {
+		if errors.Is(err, registry.ErrNotExist) {
 			return 0, false, nil
 		}
-		return 0, false, err
+		return 0, false, fmt.Errorf(`open %s\%s: %w`, root, path, err)
 	}
 	defer key.Close()
-	v, _, err := key.GetIntegerValue(name)
-	if err != nil {
-		if err == registry.ErrNotExist {
-			return 0, false, nil
-		}
-		return 0, false, err
+	v, typ, err := key.GetIntegerValue(name)
+	switch {
+	case errors.Is(err, registry.ErrNotExist):
+		return 0, false, nil
+	case errors.Is(err, registry.ErrUnexpectedType):
+		return 0, false, fmt.Errorf(`%s\%s\%s: %w`, root, path, name, ErrNotDWORD)
+	case err != nil:
+		return 0, false, fmt.Errorf(`read %s\%s\%s: %w`, root, path, name, err)
+	case typ != registry.DWORD:
+		return 0, false, fmt.Errorf(`%s\%s\%s: %w (REG_QWORD)`, root, path, name, ErrNotDWORD)
 	}
 	return uint32(v), true, nil
 }

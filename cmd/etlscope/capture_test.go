@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,16 +13,20 @@ import (
 )
 
 // fakeNetsh pretends to be netsh: `trace stop` writes the HCW scenario to
-// the trace file named in `trace start`.
+// the trace file named in `trace start`. fail names a command that fails.
 type fakeNetsh struct {
 	t     *testing.T
 	calls []string
 	file  string
+	fail  map[string]error
 }
 
 func (f *fakeNetsh) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	c := name + " " + strings.Join(args, " ")
 	f.calls = append(f.calls, c)
+	if err := f.fail[c]; err != nil {
+		return []byte("The underlying connection was closed: An unexpected error occurred on a send."), err
+	}
 	for _, a := range args {
 		if p, ok := strings.CutPrefix(a, "tracefile="); ok {
 			f.file = p
@@ -43,6 +47,7 @@ type fakeSys struct{ build uint32 }
 
 func (fakeSys) IsElevated() (bool, error)  { return true, nil }
 func (s fakeSys) OSBuild() (uint32, error) { return s.build, nil }
+func (fakeSys) Is64BitOS() (bool, error)   { return true, nil }
 
 func withCaptureDeps(t *testing.T, r trace.Runner, goos string) {
 	old := captureDeps
@@ -50,25 +55,33 @@ func withCaptureDeps(t *testing.T, r trace.Runner, goos string) {
 	t.Cleanup(func() { captureDeps = old })
 }
 
-func TestCaptureCommand(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "hcw.etl")
-	fake := &fakeNetsh{t: t}
-	withCaptureDeps(t, fake, "windows")
-	code, out, errs := runCLI(t, "capture", "--file", file, "--run", "Invoke-WebRequest https://outlook.office365.com")
-	if code != exitTLSProblem || !strings.Contains(out, "enabled SSL3.0|TLS1.0 only") {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
-	}
-	want := []string{
+const hcwRun = "Invoke-WebRequest https://outlook.office365.com"
+
+func hcwSequence(file string) []string {
+	return []string{
 		"netsh winhttp show tracing",
 		"netsh trace show status",
 		"netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled",
 		"netsh trace start scenario=InternetClient capture=yes tracefile=" + file + " maxsize=512 overwrite=yes",
-		"powershell.exe -NoProfile -NonInteractive -Command Invoke-WebRequest https://outlook.office365.com",
+		"powershell.exe -NoProfile -NonInteractive -Command " + hcwRun,
 		"netsh trace stop",
 		"netsh winhttp set tracing state=disabled",
 	}
-	if strings.Join(fake.calls, "\n") != strings.Join(want, "\n") {
+}
+
+func TestCaptureCommand(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hcw.etl")
+	fake := &fakeNetsh{t: t}
+	withCaptureDeps(t, fake, "windows")
+	code, out, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	if code != exitTLSProblem || !strings.Contains(out, "enabled SSL3.0|TLS1.0 only") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Join(fake.calls, "\n") != strings.Join(hcwSequence(file), "\n") {
 		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+	if !strings.Contains(errs, "wrote "+file) || !strings.Contains(errs, "WinHTTP tracing restored (netsh winhttp set tracing state=disabled)") {
+		t.Errorf("stderr:\n%s", errs)
 	}
 	// The file exists now: a second capture refuses without --force and
 	// runs nothing.
@@ -80,50 +93,65 @@ func TestCaptureCommand(t *testing.T) {
 	}
 }
 
+func TestCaptureRunFailsStillAnalyzes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hcw.etl")
+	fake := &fakeNetsh{t: t, fail: map[string]error{"powershell.exe -NoProfile -NonInteractive -Command " + hcwRun: errors.New("exit status 1")}}
+	withCaptureDeps(t, fake, "windows")
+	var analyzed string
+	captureDeps.analyze = func(ctx context.Context, path string, o *captureOptions, s *streams) error {
+		analyzed = path
+		return nil
+	}
+	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	if code != 0 || analyzed != file {
+		t.Fatalf("exit %d, analyzed %q\n%s", code, analyzed, errs)
+	}
+	if !strings.Contains(errs, "the reproduction command failed") || !strings.Contains(errs, "An unexpected error occurred on a send") {
+		t.Errorf("stderr lacks the command's failure:\n%s", errs)
+	}
+	if strings.Join(fake.calls, "\n") != strings.Join(hcwSequence(file), "\n") {
+		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+}
+
+func TestCaptureStartFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hcw.etl")
+	start := "netsh trace start scenario=InternetClient capture=yes tracefile=" + file + " maxsize=512 overwrite=yes"
+	fake := &fakeNetsh{t: t, fail: map[string]error{start: errors.New("exit status 1")}}
+	withCaptureDeps(t, fake, "windows")
+	code, _, errs := runCLI(t, "capture", "--file", file, "--no-analyze", "--duration", "1s")
+	if code != exitUsage || !strings.Contains(errs, "start the trace") {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+	seq := hcwSequence(file)
+	want := []string{seq[0], seq[1], seq[2], seq[3], seq[6]}
+	if strings.Join(fake.calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+}
+
 func TestCaptureOffWindows(t *testing.T) {
-	withCaptureDeps(t, &fakeNetsh{t: t}, "linux")
+	fake := &fakeNetsh{t: t}
+	withCaptureDeps(t, fake, "linux")
 	code, _, errs := runCLI(t, "capture", "--duration", "1s")
-	if code != exitUsage || !strings.Contains(errs, "Windows only") {
+	if code != exitUsage || !strings.Contains(errs, "Windows only") || !strings.Contains(errs, "--dry-run") || len(fake.calls) != 0 {
 		t.Errorf("exit %d: %s", code, errs)
 	}
-	code, out, _ := runCLI(t, "capture", "--dry-run", "--no-packets", "--file", `C:\t\x.etl`, "--max-size", "1024")
-	if code != 0 || !strings.Contains(out, `netsh trace start scenario=InternetClient tracefile=C:\t\x.etl maxsize=1024 overwrite=yes`) || strings.Contains(out, "capture=yes") {
+	code, out, _ := runCLI(t, "capture", "--dry-run", "--no-packets", "--file", `C:\t\x.etl`, "--max-size", "1024", "--run", "Test-NetConnection outlook.office365.com -Port 443")
+	want := `netsh winhttp show tracing
+netsh trace show status
+netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled
+netsh trace start scenario=InternetClient tracefile=C:\t\x.etl maxsize=1024 overwrite=yes
+powershell.exe -NoProfile -NonInteractive -Command "Test-NetConnection outlook.office365.com -Port 443"
+netsh trace stop
+netsh winhttp set tracing state=disabled
+`
+	if code != 0 || out != want || len(fake.calls) != 0 {
 		t.Errorf("dry run: exit %d\n%s", code, out)
 	}
-}
-
-type fakeReg map[string]uint32
-
-func (r fakeReg) DWORD(root, path, name string) (uint32, bool, error) {
-	v, ok := r[root+`\`+path+`\`+name]
-	return v, ok, nil
-}
-
-func TestDoctorCommand(t *testing.T) {
-	old := doctorDeps
-	t.Cleanup(func() { doctorDeps = old })
-	doctorDeps.system, doctorDeps.registry, doctorDeps.runner = fakeSys{9200}, fakeReg{}, &fakeNetsh{t: t}
-	code, out, _ := runCLI(t, "doctor")
-	if code != exitTLSProblem || !strings.Contains(out, "KB3140245") || !strings.Contains(out, `reg add "HKLM\SOFTWARE\Wow6432Node`) {
-		t.Errorf("doctor on 2012: exit %d\n%s", code, out)
-	}
-	doctorDeps.system = fakeSys{17763}
-	code, out, _ = runCLI(t, "doctor", "-o", "json")
-	var d trace.Diagnosis
-	if err := json.Unmarshal([]byte(out), &d); err != nil || code != 0 || d.Problem {
-		t.Errorf("doctor on 2019: exit %d, %v\n%s", code, err, out)
-	}
-	doctorDeps = old
-	if code, _, errs := runCLI(t, "doctor"); code != exitUsage || !strings.Contains(errs, "Windows only") {
-		t.Errorf("doctor off Windows: exit %d %s", code, errs)
-	}
-}
-
-func TestWatchOffWindows(t *testing.T) {
-	if code, _, errs := runCLI(t, "watch"); code != exitUsage || !strings.Contains(errs, "needs Windows") {
-		t.Errorf("exit %d: %s", code, errs)
-	}
-	if code, _, _ := runCLI(t, "watch", "-f", "id =="); code != exitUsage {
-		t.Errorf("bad filter: exit %d", code)
+	for _, args := range [][]string{{"capture", "--max-size", "0", "--dry-run"}, {"capture", "-o", "xml", "--dry-run"}} {
+		if code, _, _ := runCLI(t, args...); code != exitUsage {
+			t.Errorf("%q: exit %d", args, code)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,11 +28,19 @@ func newDoctorCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check this Windows machine's TLS settings for WinHTTP and Schannel (Windows)",
-		Long: `doctor reads the OS build, KB3140245 where it matters (Windows 7, 2008 R2, 2012),
-DefaultSecureProtocols in both WinHttp registry keys, the SCHANNEL protocol keys,
-the .NET strong-crypto keys and the Internet Options protocols, compares them with
-the defaults of this Windows build and prints ready-to-paste fixes.
-Exit status 3 when TLS 1.2 is not available to WinHTTP.`,
+		Long: `doctor reads, without changing anything:
+  - the Windows build (RtlGetVersion) and whether Windows is 64-bit;
+  - KB3140245 where it matters (Windows 7 / 2008 R2 / 2012), from the installed-updates
+    list (wmic qfe, else PowerShell Get-HotFix);
+  - DefaultSecureProtocols under HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet
+    Settings\WinHttp and its Wow6432Node twin;
+  - the SCHANNEL protocol keys (TLS 1.0 to 1.3, Client and Server: Enabled, DisabledByDefault);
+  - the .NET SchUseStrongCrypto / SystemDefaultTlsVersions keys (v4.0.30319, v2.0.50727,
+    both registry views);
+  - the Internet Options SecureProtocols values (HKCU, HKLM and their policies).
+It compares them with the defaults of this Windows build and prints ready-to-paste
+fixes. Conclusions that rest on believed (not verified) facts are marked [believed].
+Exit status 3 when TLS 1.2 is not available to WinHTTP. Windows only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDoctor(cmd.Context(), o, s)
@@ -48,31 +57,51 @@ func runDoctor(ctx context.Context, o *doctorOptions, s *streams) error {
 	}
 	d, err := trace.Doctor(ctx, doctorDeps.system, doctorDeps.registry, doctorDeps.runner)
 	if err != nil {
-		if err == trace.ErrNotWindows {
-			return usageError(err)
+		if errors.Is(err, trace.ErrNotWindows) {
+			return usageError(fmt.Errorf("doctor: %w: it reads the registry of the machine that fails; run it there (analyze works on any OS)", err))
 		}
 		return err
 	}
-	if format == report.FormatJSON {
-		if err := writeJSON(s.Out, d); err != nil {
-			return err
-		}
-	} else {
-		t := &report.Table{Title: "TLS configuration", Columns: []string{"area", "setting", "value", "status", "note"}}
-		for _, c := range d.Checks {
-			t.Add(c.Area, c.Setting, c.Value, c.Status, c.Note)
-		}
-		if err := t.Render(s.Out, format); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.Out, "\n%s\n", d.Verdict)
-		if len(d.Fix) > 0 {
-			fmt.Fprintf(s.Out, "\nFix:\n  %s\n", strings.Join(d.Fix, "\n  "))
-		}
-		fmt.Fprintf(s.Out, "\nBelieved, not verified: %s.\n", strings.Join(d.Believed, "; "))
+	if err := renderDiagnosis(s, format, d); err != nil {
+		return fmt.Errorf("write output: %w", err)
 	}
 	if d.Problem {
 		return &exitError{code: exitTLSProblem}
 	}
 	return nil
+}
+
+// renderDiagnosis writes d as JSON, or as a table followed by the verdict,
+// the fix and the believed facts.
+func renderDiagnosis(s *streams, format report.Format, d *trace.Diagnosis) error {
+	if format == report.FormatJSON {
+		return writeJSON(s.Out, d)
+	}
+	t := &report.Table{Title: "TLS configuration", Columns: []string{"area", "setting", "value", "status", "note"}}
+	for _, c := range d.Checks {
+		note := c.Note
+		if c.Believed {
+			note = strings.TrimSpace(note + " [believed]")
+		}
+		t.Add(c.Area, c.Setting, c.Value, c.Status.String(), note)
+	}
+	if err := t.Render(s.Out, format); err != nil {
+		return err
+	}
+	if format == report.FormatCSV {
+		return nil // one table only, so the CSV stays machine-readable
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s\n", d.Verdict)
+	if len(d.Fix) > 0 {
+		fmt.Fprintf(&b, "\nFix (from an elevated prompt):\n  %s\n", strings.Join(d.Fix, "\n  "))
+	}
+	if len(d.Recommended) > 0 {
+		fmt.Fprintf(&b, "\nAlso recommended (.NET applications that make their own TLS connections):\n  %s\n", strings.Join(d.Recommended, "\n  "))
+	}
+	if len(d.Believed) > 0 {
+		fmt.Fprintf(&b, "\nBelieved, not verified: %s.\n", strings.Join(d.Believed, "; "))
+	}
+	_, err := fmt.Fprint(s.Out, b.String())
+	return err
 }
