@@ -87,7 +87,6 @@ const (
 // The believed facts doctor may rely on (providers.md §3.3, §3.7, §6).
 const (
 	believedDisabledByDefault = "DisabledByDefault=1 only drops a protocol from the default set; applications that name it explicitly still get it"
-	believedSchannelLimits    = "what WinHTTP offers is its requested mask limited by the SCHANNEL client keys"
 	believedSecureProtocols   = "Internet Options \"Use TLS 1.x\" is stored as SecureProtocols under Internet Settings, and the policy value wins"
 	believedTLS13WinHTTP      = "Windows 11 / Server 2022 WinHTTP enables TLS 1.3 by default"
 	believedNotDWORD          = "Windows ignores these values when they are not REG_DWORD"
@@ -316,15 +315,13 @@ func (d *diag) checkSchannel() (ok bool) {
 				switch {
 				case en.set && en.v == 0:
 					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 client is disabled for every application", false
-					believed = append(believed, believedSchannelLimits)
 				case dis.set && dis.v != 0:
 					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 is not in the default set: WinHTTP, which asks for the defaults, does not get it", false
-					believed = append(believed, believedDisabledByDefault, believedSchannelLimits)
+					believed = append(believed, believedDisabledByDefault)
 				case en.err != nil || dis.err != nil || d.OS.Build == 0:
 					c.Status = StatusUnknown
 				case !en.set && !d.OS.TLS12InOS:
 					c.Status, c.Note, ok = StatusProblem, "not enabled: the TLS 1.2 client is off by default on "+d.OS.Name, false
-					believed = append(believed, believedSchannelLimits)
 				default:
 					c.Status = StatusOK
 				}

@@ -90,10 +90,9 @@ func TestDoctor(t *testing.T) {
 			name: "Windows 7 32-bit: no Wow6432Node key checked or fixed, SCHANNEL needed", sys: fakeSystem{build: 7601, is32: true}, reg: fakeRegistry{dsp: 0x800},
 			runner:  &fakeRunner{outputs: map[string]string{wmic: "KB3140245"}},
 			problem: true, status: map[string]Status{dsp: StatusOK, tls12C: StatusProblem},
-			fix:      []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1 /f`, `TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`},
-			noFix:    []string{"Wow6432Node", "DefaultSecureProtocols"},
-			believed: []string{"limited by the SCHANNEL client keys"},
-			queries:  []string{wmic},
+			fix:     []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1 /f`, `TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`},
+			noFix:   []string{"Wow6432Node", "DefaultSecureProtocols"},
+			queries: []string{wmic},
 		},
 		{
 			name: "Windows 10 defaults", sys: fakeSystem{build: 17763}, reg: fakeRegistry{},
@@ -113,7 +112,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "Windows 10 with TLS 1.2 client DisabledByDefault: believed", sys: fakeSystem{build: 19041}, reg: fakeRegistry{tls12C + `\DisabledByDefault`: 1},
 			runner: &fakeRunner{}, problem: true, status: map[string]Status{tls12C: StatusProblem},
-			believed: []string{"DisabledByDefault=1 only drops", "limited by the SCHANNEL client keys"},
+			believed: []string{"DisabledByDefault=1 only drops"},
 		},
 		{
 			name: "Server 2016 with TLS 1.3 enabled: warning only", sys: fakeSystem{build: 14393}, reg: fakeRegistry{tls13S + `\Enabled`: 1},
