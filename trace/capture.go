@@ -76,8 +76,13 @@ func DefaultOutput(now time.Time) string {
 }
 
 // SuggestedRun is the reproduction command the CLI suggests for the HCW
-// case: a TLS connection to Exchange Online through WinHTTP's stack.
-const SuggestedRun = "Test-NetConnection outlook.office365.com -Port 443; Invoke-WebRequest https://outlook.office365.com -UseBasicParsing"
+// case: an HTTPS request to Exchange Online through WinHTTP (its COM
+// object), the stack whose protocol choice (WebIO EnabledProtocols,
+// DefaultSecureProtocols) the trace is about. PowerShell's
+// Invoke-WebRequest would not do: it uses .NET's own HTTP stack, whose TLS
+// versions follow the .NET keys, not WinHTTP's. (That the COM object honours
+// DefaultSecureProtocols like HCW's WinRM client does is believed.)
+const SuggestedRun = "$r = New-Object -ComObject WinHttp.WinHttpRequest.5.1; $r.Open('GET', 'https://outlook.office365.com/', $false); $r.Send(); $r.Status"
 
 func (o *Options) maxSize() int {
 	if o.MaxSizeMB <= 0 {

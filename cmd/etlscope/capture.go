@@ -62,11 +62,16 @@ capture would overwrite.
 
 Whatever happens — an error, a timeout, Ctrl-C, a failing --run command — it stops the
 trace and restores WinHTTP tracing. A --run command that fails does not fail the
-capture: reproducing the TLS failure is the point. Then it analyzes FILE (exit status
+capture: reproducing the TLS failure is the point. For the HCW case, reproduce through
+WinHTTP (the first example below); Invoke-WebRequest and Test-NetConnection use .NET's
+HTTP stack and plain TCP, not WinHTTP. The examples are for cmd.exe; from PowerShell
+put --% before --run so that PowerShell passes the command on unchanged.
+Then it analyzes FILE (exit status
 as for analyze: 3 when a TLS problem was found).
 
 --dry-run prints the exact commands, on any OS.`,
 		Example: `  etlscope capture --run "` + trace.SuggestedRun + `"
+  etlscope capture --run "Test-NetConnection outlook.office365.com -Port 443"
   etlscope capture --duration 2m --file C:\temp\hcw.etl
   etlscope capture --dry-run`,
 		Args: cobra.NoArgs,
