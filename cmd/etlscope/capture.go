@@ -157,14 +157,14 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 	if err != nil {
 		if res != nil {
 			if _, serr := os.Stat(res.Output); serr == nil {
-				fmt.Fprintf(s.Err, "the trace file %s was kept\n", res.Output)
+				fmt.Fprintf(s.Err, "the trace file %s was kept; analyze it with: etlscope analyze %s\n", res.Output, quoteIfSpace(res.Output))
 			}
 		}
 		return err
 	}
 	fmt.Fprintf(s.Err, "wrote %s (%s of tracing); WinHTTP tracing restored (%s)\n", res.Output, res.Elapsed.Round(time.Second), res.Restore)
 	if o.noAnalyze {
-		fmt.Fprintf(s.Err, "analyze it with: etlscope analyze %s\n", res.Output)
+		fmt.Fprintf(s.Err, "analyze it with: etlscope analyze %s\n", quoteIfSpace(res.Output))
 		return nil
 	}
 	fmt.Fprintln(s.Err)
@@ -174,6 +174,15 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 // analyzeCaptured runs the analyze command on the new trace.
 func analyzeCaptured(ctx context.Context, path string, o *captureOptions, s *streams) error {
 	return runAnalyze(ctx, &analyzeOptions{output: o.output, redact: o.redact}, path, s)
+}
+
+// quoteIfSpace puts a path with spaces in double quotes, for a command
+// line the user can paste.
+func quoteIfSpace(p string) string {
+	if strings.ContainsAny(p, " \t") {
+		return `"` + p + `"`
+	}
+	return p
 }
 
 // isTerminal reports whether w is a character device (a console).

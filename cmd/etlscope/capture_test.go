@@ -155,3 +155,40 @@ netsh winhttp set tracing state=disabled
 		}
 	}
 }
+
+// interruptingNetsh is fakeNetsh whose reproduction command is stopped by a
+// Ctrl-C (SIGINT to this process) while it runs.
+type interruptingNetsh struct{ fakeNetsh }
+
+func (f *interruptingNetsh) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	if name != "powershell.exe" {
+		return f.fakeNetsh.Run(ctx, name, args...)
+	}
+	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	p, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = p.Signal(os.Interrupt)
+	}
+	if err != nil {
+		f.t.Skipf("cannot send an interrupt here: %v", err)
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestCaptureCtrlC(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hcw.etl")
+	fake := &interruptingNetsh{fakeNetsh{t: t}}
+	withCaptureDeps(t, fake, "windows")
+	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+		t.Error("analyzed an interrupted capture")
+		return nil
+	}
+	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	if code != exitUsage || !strings.Contains(errs, "capture interrupted") || !strings.Contains(errs, "was kept; analyze it with: etlscope analyze "+file) {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+	if strings.Join(fake.calls, "\n") != strings.Join(hcwSequence(file), "\n") {
+		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+}
