@@ -265,10 +265,13 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 			res = result
 		}
 	}()
-	if _, err := run(ctx, cmdWinHTTPOn); err != nil {
+	// These two are not cancelled by Ctrl-C: killing netsh half-way could
+	// leave a session running that this function does not know to stop.
+	// They take seconds; a Ctrl-C meanwhile ends the capture right after.
+	if _, err := run(cleanupCtx, cmdWinHTTPOn); err != nil {
 		return nil, fmt.Errorf("enable WinHTTP tracing: %w", err)
 	}
-	if _, err := run(ctx, startCommand(&o)); err != nil {
+	if _, err := run(cleanupCtx, startCommand(&o)); err != nil {
 		return nil, fmt.Errorf("start the trace: %w", err)
 	}
 	started = time.Now()
@@ -332,6 +335,9 @@ func wait(ctx context.Context, r Runner, o *Options) (runOut []byte, runErr, err
 	done := progress(o.Progress, "capturing", o.Output)
 	defer done()
 	interrupted := func() error { return fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx)) }
+	if ctx.Err() != nil { // Ctrl-C while the trace was starting
+		return nil, nil, interrupted()
+	}
 	if o.Run != "" {
 		rctx := ctx
 		if o.Duration > 0 {

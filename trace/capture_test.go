@@ -23,6 +23,10 @@ type fakeRunner struct {
 	fail    map[string]error  // command → error
 	outputs map[string]string // command → output (also returned with an error)
 	block   map[string]bool   // command → blocks until its ctx is done
+	// cancelOn names a command during which cancel (Ctrl-C) is called;
+	// like exec, the command then fails if its own ctx was cancelled.
+	cancelOn string
+	cancel   func()
 }
 
 func (f *fakeRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
@@ -31,6 +35,12 @@ func (f *fakeRunner) Run(ctx context.Context, name string, args ...string) ([]by
 	f.mu.Lock()
 	f.calls = append(f.calls, argv)
 	f.mu.Unlock()
+	if c == f.cancelOn {
+		f.cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 	if f.block[c] {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -317,6 +327,24 @@ func fmtArgv(a [][]string) string {
 type blockingReader struct{}
 
 func (blockingReader) Read([]byte) (int, error) { select {} }
+
+func TestCaptureCtrlCDuringStart(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	for _, during := range [][]string{winhttpOn, traceStart(out)} {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := &fakeRunner{cancelOn: key(during), cancel: cancel}
+		res, err := Capture(ctx, r, fakeSystem{elevated: true}, Options{Output: out, Packets: true, Run: "Invoke-WebRequest https://outlook.office365.com"})
+		if !errors.Is(err, ErrInterrupted) || res == nil {
+			t.Errorf("Ctrl-C during %q: %v", during, err)
+		}
+		// netsh was not killed half-way: the trace started, so it is stopped.
+		want := [][]string{showWinHTTP, showTrace, winhttpOn, traceStart(out), traceStop, winhttpOff}
+		if got := r.argv(); !reflect.DeepEqual(got, want) {
+			t.Errorf("Ctrl-C during %q: commands\n%s", during, fmtArgv(got))
+		}
+		cancel()
+	}
+}
 
 func TestCaptureKeepsRunOutput(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "NetTrace.etl")
