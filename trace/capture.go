@@ -234,7 +234,8 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 			}
 			return nil, fmt.Errorf("a netsh trace session is already running%s: stop it with `netsh trace stop`, or pass --force-stop-existing to let etlscope stop it", where)
 		}
-		if _, err := stopTrace(ctx, r, &o, "stopping the netsh trace that was already running"); err != nil {
+		// Not cancelled by Ctrl-C either: netsh is merging that trace.
+		if _, err := stopTrace(context.WithoutCancel(ctx), r, &o, "stopping the netsh trace that was already running"); err != nil {
 			return nil, fmt.Errorf("stop the netsh trace that was already running: %w", err)
 		}
 	}
