@@ -12,6 +12,7 @@ import (
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/tlswire"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // Severity ranks a verdict.
@@ -71,8 +72,9 @@ type ConnectionTLS struct {
 
 // Analysis is the result of Analyze.
 type Analysis struct {
-	File        string          `json:"file"`
-	OS          OSProfile       `json:"os"`
+	File        string         `json:"file"`
+	OS          wintls.Release `json:"os"`
+	bits        wintls.Bits
 	Start       time.Time       `json:"start"`
 	End         time.Time       `json:"end"`
 	Events      int             `json:"events"`
@@ -144,7 +146,7 @@ type analyzer struct {
 // Analyze reads f once and returns the TLS diagnosis.
 func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Analysis, error) {
 	h := f.Header()
-	a := &Analysis{File: name, OS: ProfileForBuild(h.OSBuild), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
+	a := &Analysis{File: name, OS: wintls.Lookup(h.OSBuild, wintls.EditionUnknown), bits: wintls.BitsFromPointerSize(int(h.PointerSize)), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
 	z := &analyzer{a: a, dec: decode.New(), procs: map[uint32]*ProcessTLS{}, x: packet.NewExtractor(), tr: packet.NewTracker(),
 		hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	z.dec.SetOSBuild(h.OSBuild)
@@ -410,7 +412,7 @@ func (z *analyzer) connection(c *packet.Conversation) ConnectionTLS {
 func (z *analyzer) verdicts(convs []*packet.Conversation) {
 	a := z.a
 	have := func(name string) bool { return a.Providers[name] > 0 }
-	fix := TLS12Fix(a.OS)
+	fix := wintls.WinHTTPTLS12Fix(a.OS, a.bits)
 
 	// 1. EnabledProtocols without TLS 1.2: one verdict per mask, naming
 	// the processes that used it.
@@ -441,7 +443,7 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 			Severity: Problem,
 			Title:    fmt.Sprintf("WinHTTP in %s enabled %s only (EnabledProtocols %#x): TLS 1.2 is off", list, tlsNames(m), m),
 			Detail: fmt.Sprintf("Office 365 and most current services accept only TLS 1.2 or later. On %s (build %d) the WinHTTP default is %s.",
-				a.OS.Name, a.OS.Build, a.OS.WinHTTPDefaultTLS),
+				a.OS.Name, a.OS.Build, a.OS.WinHTTPDefaultText()),
 			Evidence: filterEvidence(z.ach, fmt.Sprintf("EnabledProtocols %#x", m)),
 			Fix:      fix,
 		})
@@ -502,7 +504,7 @@ func (z *analyzer) verdicts(convs []*packet.Conversation) {
 				// offer it: TLS 1.2 is off at the OS level.
 				v.Detail = fmt.Sprintf("WinHTTP enabled TLS 1.2 (see the EnabledProtocols evidence), yet the ClientHello offered at most %s: Schannel's TLS 1.2 client is disabled on this machine (SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=0 or DisabledByDefault=1, or the %s default).", max, a.OS.Name)
 				v.Believed = "that Schannel drops protocols disabled in its registry keys from what the application asked for"
-				v.Fix = SchannelTLS12Fix()
+				v.Fix = wintls.SchannelTLS12ClientFix()
 				v.Evidence = append(v.Evidence, filterEvidence(z.ach, "TLS1.2")...)
 			}
 		}

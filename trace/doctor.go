@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/etlscope/etlscope/report"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // Registry reads DWORD values. root is "HKLM" or "HKCU" and path has no
@@ -59,9 +59,9 @@ type Check struct {
 
 // Diagnosis is doctor's result.
 type Diagnosis struct {
-	OS      report.OSProfile `json:"os"`
-	Is64Bit bool             `json:"is64Bit"`
-	Checks  []Check          `json:"checks"`
+	OS      wintls.Release `json:"os"`
+	Is64Bit bool           `json:"is64Bit"`
+	Checks  []Check        `json:"checks"`
 	// Problem: TLS 1.2 is not available to WinHTTP (exit status 3).
 	Problem bool     `json:"problem"`
 	Verdict string   `json:"verdict"`
@@ -115,7 +115,7 @@ func Doctor(ctx context.Context, sys System, reg Registry, r Runner) (*Diagnosis
 	if err != nil {
 		return nil, err
 	}
-	d := &diag{Diagnosis: Diagnosis{OS: report.ProfileForBuild(build), Is64Bit: is64}, reg: reg}
+	d := &diag{Diagnosis: Diagnosis{OS: wintls.Lookup(build, wintls.EditionUnknown), Is64Bit: is64}, reg: reg}
 	d.run(ctx, r)
 	return &d.Diagnosis, nil
 }
@@ -182,14 +182,14 @@ func (d *diag) run(ctx context.Context, r Runner) {
 		bits = "64-bit"
 	}
 	ver := Check{Area: "Windows", Setting: "version", Value: fmt.Sprintf("%s (build %d, %s)", p.Name, p.Build, bits), Status: StatusInfo}
-	if p.WinHTTPDefaultTLS != "" {
-		ver.Note = "WinHTTP default: " + p.WinHTTPDefaultTLS
+	if p.WinHTTPDefault != 0 {
+		ver.Note = "WinHTTP default: " + p.WinHTTPDefaultText()
 	}
 	switch {
 	case p.Build == 0:
 		ver.Status, ver.Note = StatusUnknown, "unknown build: the OS defaults cannot be used"
 		d.add(ver)
-	case p.TLS13InOS:
+	case p.SchannelTLS13:
 		d.add(ver, believedTLS13WinHTTP)
 	case p.Build < 7600:
 		ver.Status, ver.Note = StatusUnknown, "older than the versions the HCW article covers"
@@ -209,13 +209,14 @@ func (d *diag) run(ctx context.Context, r Runner) {
 	case d.Problem:
 		d.Verdict = "TLS 1.2 is not available to WinHTTP on this machine: Office 365 (and the Hybrid Configuration Wizard) will fail with \"an internal error occurred in the SSL library\"."
 		if !winHTTPOK {
-			d.Fix = report.TLS12Fix(p)
-			if !d.Is64Bit {
-				d.Fix = dropWow(d.Fix)
+			bits := wintls.Bits32
+			if d.Is64Bit {
+				bits = wintls.Bits64
 			}
+			d.Fix = wintls.WinHTTPTLS12Fix(p, bits)
 		}
 		if !schannelOK && !strings.Contains(strings.Join(d.Fix, "\n"), `TLS 1.2\Client`) {
-			d.Fix = append(d.Fix, report.SchannelTLS12Fix()...)
+			d.Fix = append(d.Fix, wintls.SchannelTLS12ClientFix()...)
 		}
 	case winHTTPUnknown:
 		d.Verdict = "Could not decide whether WinHTTP has TLS 1.2 (see the unknown rows); nothing found that disables it."
@@ -225,7 +226,7 @@ func (d *diag) run(ctx context.Context, r Runner) {
 }
 
 func (d *diag) checkKB(ctx context.Context, r Runner) kbState {
-	if !d.OS.NeedsKB3140245 {
+	if !d.OS.NeedsKB3140245() {
 		return kbNotNeeded
 	}
 	c := Check{Area: "Windows Update", Setting: "KB3140245 (DefaultSecureProtocols support)"}
@@ -270,20 +271,20 @@ func (d *diag) checkWinHTTP(kb kbState) (ok, unknown bool) {
 		case v.set && v.v&0x800 != 0 && kb == kbMissing:
 			c.Status, c.Note, ok = StatusProblem, "set, but ignored until KB3140245 is installed", false
 		case v.set && v.v&0x800 != 0 && kb == kbUnknown:
-			c.Status, c.Note, unknown = StatusUnknown, report.ProtocolNamesClient(v.v)+"; honoured only if KB3140245 is installed", true
+			c.Status, c.Note, unknown = StatusUnknown, wintls.Protocols(v.v).Names()+"; honoured only if KB3140245 is installed", true
 		case v.set && v.v&0x800 != 0:
-			c.Status, c.Note = StatusOK, report.ProtocolNamesClient(v.v)
+			c.Status, c.Note = StatusOK, wintls.Protocols(v.v).Names()
 		case v.set:
-			c.Status, c.Note, ok = StatusProblem, "does not include TLS 1.2 (0x800): "+report.ProtocolNamesClient(v.v), false
+			c.Status, c.Note, ok = StatusProblem, "does not include TLS 1.2 (0x800): "+wintls.Protocols(v.v).Names(), false
 		case d.OS.Build == 0:
 			c.Status, c.Note, unknown = StatusUnknown, "not set: the default depends on the Windows build", true
-		case v.wrong && d.OS.TLS12InWinHTTP:
+		case v.wrong && d.OS.WinHTTPTLS12():
 			c.Status, c.Note = StatusWarning, "ignored (wrong type): the OS default, which includes TLS 1.2, applies; delete it or make it a REG_DWORD"
 			believed = append(believed, believedNotDWORD)
 		case v.wrong:
 			c.Status, c.Note, ok = StatusProblem, "ignored (wrong type), and the WinHTTP default on this OS lacks TLS 1.2", false
 			believed = append(believed, believedNotDWORD)
-		case d.OS.TLS12InWinHTTP:
+		case d.OS.WinHTTPTLS12():
 			c.Status, c.Note = StatusOK, "not set: the OS default includes TLS 1.2"
 		default:
 			c.Status, c.Note, ok = StatusProblem, "not set: the WinHTTP default on this OS lacks TLS 1.2", false
@@ -320,12 +321,12 @@ func (d *diag) checkSchannel() (ok bool) {
 					believed = append(believed, believedDisabledByDefault)
 				case en.err != nil || dis.err != nil || d.OS.Build == 0:
 					c.Status = StatusUnknown
-				case !en.set && !d.OS.TLS12InOS:
+				case !en.set && !d.OS.SchannelTLS12:
 					c.Status, c.Note, ok = StatusProblem, "not enabled: the TLS 1.2 client is off by default on "+d.OS.Name, false
 				default:
 					c.Status = StatusOK
 				}
-			case proto == "TLS 1.3" && en.set && en.v != 0 && d.OS.Build != 0 && !d.OS.TLS13InOS:
+			case proto == "TLS 1.3" && en.set && en.v != 0 && d.OS.Build != 0 && !d.OS.SchannelTLS13:
 				c.Status, c.Note = StatusWarning, "TLS 1.3 is supported from Windows 11 / Server 2022; Microsoft calls enabling it on earlier versions not a safe configuration"
 			case dis.set && dis.v != 0 && !(en.set && en.v == 0):
 				c.Note = "not in the default set"
@@ -380,22 +381,10 @@ func (d *diag) checkInternetOptions() {
 		case v.err != nil:
 			c.Status = StatusUnknown
 		case v.set && v.v&0x800 == 0:
-			c.Status, c.Note = StatusWarning, "WinINet applications (Internet Explorer, Office) do not use TLS 1.2: "+report.ProtocolNamesClient(v.v)
+			c.Status, c.Note = StatusWarning, "WinINet applications (Internet Explorer, Office) do not use TLS 1.2: "+wintls.Protocols(v.v).Names()
 		case v.set:
-			c.Status, c.Note = StatusOK, report.ProtocolNamesClient(v.v)
+			c.Status, c.Note = StatusOK, wintls.Protocols(v.v).Names()
 		}
 		d.add(c, believedSecureProtocols)
 	}
-}
-
-// dropWow removes the Wow6432Node lines from a fix (32-bit Windows has no
-// such key).
-func dropWow(steps []string) []string {
-	var out []string
-	for _, s := range steps {
-		if !strings.Contains(s, `\Wow6432Node\`) {
-			out = append(out, s)
-		}
-	}
-	return out
 }

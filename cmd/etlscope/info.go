@@ -14,6 +14,7 @@ import (
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/report"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 type infoOptions struct {
@@ -155,7 +156,7 @@ func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, warnings []str
 	res := &InfoResult{
 		File:              path,
 		Size:              st.BytesRead,
-		OS:                OSInfo{Major: h.OSMajor, Minor: h.OSMinor, Build: h.OSBuild, Name: windowsName(h.OSMajor, h.OSMinor, h.OSBuild)},
+		OS:                OSInfo{Major: h.OSMajor, Minor: h.OSMinor, Build: h.OSBuild, Name: wintls.Lookup(h.OSBuild, wintls.EditionUnknown).Name},
 		PointerSize:       h.PointerSize,
 		CPUs:              h.NumberOfProcessors,
 		CPUSpeedMHz:       h.CPUSpeedMHz,
@@ -205,31 +206,6 @@ func clockName(c uint32) string {
 		return "CPU cycle counter"
 	}
 	return "unknown (" + strconv.FormatUint(uint64(c), 10) + ")"
-}
-
-// windowsName names the Windows release for a version and build, as far as
-// the header tells (client and server share builds: both are named).
-func windowsName(major, minor uint8, build uint32) string {
-	switch {
-	case major == 6 && minor == 0:
-		return "Windows Vista / Server 2008"
-	case major == 6 && minor == 1:
-		return "Windows 7 / Server 2008 R2"
-	case major == 6 && minor == 2:
-		return "Windows 8 / Server 2012"
-	case major == 6 && minor == 3:
-		return "Windows 8.1 / Server 2012 R2"
-	case major == 10 && build >= 22000:
-		return "Windows 11 / Server 2022+"
-	case major == 10 && build == 20348:
-		return "Windows Server 2022"
-	case major == 10:
-		return "Windows 10 / Server 2016-2019"
-	}
-	if major == 0 && build == 0 {
-		return "unknown"
-	}
-	return fmt.Sprintf("Windows %d.%d", major, minor)
 }
 
 func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {

@@ -5,60 +5,16 @@ import (
 	"strings"
 
 	"github.com/etlscope/etlscope/tlswire"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // valueMap names a numeric value; "" when it has no name.
 type valueMap func(uint64) string
 
-// protocolBits are the SP_PROT_* bits, which WINHTTP_FLAG_SECURE_PROTOCOL_*
-// and DefaultSecureProtocols share (providers.md §3.1, verified).
-var protocolBits = []struct {
-	bit  uint32
-	name string
-}{
-	{0x00000001, "PCT1.0 server"}, {0x00000002, "PCT1.0"},
-	{0x00000004, "SSL2.0 server"}, {0x00000008, "SSL2.0"},
-	{0x00000010, "SSL3.0 server"}, {0x00000020, "SSL3.0"},
-	{0x00000040, "TLS1.0 server"}, {0x00000080, "TLS1.0"},
-	{0x00000100, "TLS1.1 server"}, {0x00000200, "TLS1.1"},
-	{0x00000400, "TLS1.2 server"}, {0x00000800, "TLS1.2"},
-	{0x00001000, "TLS1.3 server"}, {0x00002000, "TLS1.3"},
-	{0x00010000, "DTLS1.0 server"}, {0x00020000, "DTLS1.0"},
-	{0x00040000, "DTLS1.2 server"}, {0x00080000, "DTLS1.2"},
-	{0x40000000, "unified hello server"}, {0x80000000, "unified hello"},
-}
-
 // ProtocolNames decodes an SP_PROT_* / WINHTTP_FLAG_SECURE_PROTOCOL_* /
-// EnabledProtocols bitmask: 0xA80 → "TLS1.0|TLS1.1|TLS1.2 (client)".
-// Client bits are listed plainly with "(client)" when all set bits are
-// client bits; server bits carry "server". Unknown bits are shown in hex.
-// Zero is "none (system default)" — that reading is believed, not verified
-// (providers.md §3.1).
-func ProtocolNames(mask uint32) string {
-	if mask == 0 {
-		return "none (system default)"
-	}
-	var names []string
-	server := false
-	rest := mask
-	for _, p := range protocolBits {
-		if mask&p.bit != 0 {
-			names = append(names, p.name)
-			rest &^= p.bit
-			if strings.HasSuffix(p.name, "server") {
-				server = true
-			}
-		}
-	}
-	if rest != 0 {
-		names = append(names, fmt.Sprintf("0x%x", rest))
-	}
-	s := strings.Join(names, "|")
-	if !server && rest == 0 {
-		s += " (client)"
-	}
-	return s
-}
+// EnabledProtocols bitmask: 0xA80 → "TLS1.0|TLS1.1|TLS1.2 (client)". The
+// names come from package wintls.
+func ProtocolNames(mask uint32) string { return wintls.Protocols(mask).String() }
 
 // WinHTTPProtocolNames decodes WINHTTP_FLAG_SECURE_PROTOCOL_* masks (and
 // DefaultSecureProtocols), which use the SP_PROT client bits.
@@ -66,15 +22,7 @@ func WinHTTPProtocolNames(mask uint32) string { return ProtocolNames(mask) }
 
 // ClientProtocols returns the TLS/SSL client protocol names set in mask,
 // e.g. ["TLS1.0","TLS1.1"].
-func ClientProtocols(mask uint32) []string {
-	var out []string
-	for _, p := range protocolBits {
-		if mask&p.bit != 0 && !strings.HasSuffix(p.name, "server") {
-			out = append(out, p.name)
-		}
-	}
-	return out
-}
+func ClientProtocols(mask uint32) []string { return wintls.Protocols(mask).ClientNames() }
 
 // errorNames are SECURITY_STATUS, WinHTTP and Win32 codes (providers.md
 // §3.6; the SEC_E meanings marked believed there are only names here).
