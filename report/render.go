@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/etlscope/etlscope/diagnose"
 	"html"
 	"io"
 	"strconv"
@@ -13,13 +14,16 @@ import (
 
 // RenderAnalysis writes a in format f. The HTML form is one
 // self-contained page (no external assets) suitable to attach to a ticket.
-func RenderAnalysis(w io.Writer, f Format, a *Analysis) error {
+func RenderAnalysis(w io.Writer, f Format, a *diagnose.Analysis) error {
 	switch f {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return enc.Encode(struct {
+			*diagnose.Analysis
+			Integrity IntegrityJSON `json:"integrity"`
+		}{a, Integrity(&a.Integrity)})
 	case FormatCSV:
 		return renderCSV(w, a)
 	case FormatMarkdown:
@@ -37,23 +41,25 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000")
 }
 
-func summaryLines(a *Analysis) [][2]string {
+func summaryLines(a *diagnose.Analysis) [][2]string {
 	verdict := "no TLS problem found"
-	if a.HasProblem() {
+	switch a.Result {
+	case diagnose.ResultProblem:
 		verdict = "TLS PROBLEM FOUND"
-	} else if hasSeverity(a.Verdicts, Unknown) && !hasSeverity(a.Verdicts, OK) {
-		verdict = "cannot tell (see unknowns)"
+	case diagnose.ResultInconclusive:
+		verdict = "cannot tell (see the unknowns)"
 	}
 	return [][2]string{
 		{"file", a.File},
 		{"windows", fmt.Sprintf("%s (build %d)", a.OS.Name, a.OS.Build)},
 		{"trace", fmt.Sprintf("%s → %s, %d events, %d packets", ts(a.Start), ts(a.End), a.Events, a.Packets)},
 		{"providers", providerSummary(a)},
+		{"integrity", IntegritySummary(&a.Integrity)},
 		{"result", verdict},
 	}
 }
 
-func providerSummary(a *Analysis) string {
+func providerSummary(a *diagnose.Analysis) string {
 	var parts []string
 	for _, p := range []string{"Microsoft-Windows-WebIO", "Microsoft-Windows-WinHttp", "Microsoft-Windows-WinINet", "Schannel",
 		"Microsoft-Windows-TCPIP", "Microsoft-Windows-DNS-Client", "Microsoft-Windows-NDIS-PacketCapture", "Microsoft-Windows-PktMon"} {
@@ -67,7 +73,7 @@ func providerSummary(a *Analysis) string {
 	return strings.Join(parts, ", ")
 }
 
-func processTable(a *Analysis) *Table {
+func processTable(a *diagnose.Analysis) *Table {
 	t := &Table{Title: "Processes (WinHTTP / WebIO)", Columns: []string{"pid", "name", "enabled protocols", "hosts", "errors"}}
 	for _, p := range a.Processes {
 		var masks []string
@@ -83,7 +89,7 @@ func processTable(a *Analysis) *Table {
 // formats; JSON lists every connection.
 const maxConnectionRows = 200
 
-func connectionTable(a *Analysis) *Table {
+func connectionTable(a *diagnose.Analysis) *Table {
 	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "pid", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"}}
 	// Failed connections first, then the others, up to the limit.
 	n := 0
@@ -93,7 +99,7 @@ func connectionTable(a *Analysis) *Table {
 				continue
 			}
 			if n == maxConnectionRows {
-				t.Title = fmt.Sprintf("TLS connections (packets; %d of %d shown, failed first; --output json lists up to %d)", maxConnectionRows, a.ConnectionsTotal, MaxConnections)
+				t.Title = fmt.Sprintf("TLS connections (packets; %d of %d shown, failed first; --output json lists up to %d)", maxConnectionRows, a.ConnectionsTotal, diagnose.MaxConnections)
 				return t
 			}
 			pid := ""
@@ -107,11 +113,11 @@ func connectionTable(a *Analysis) *Table {
 	return t
 }
 
-func severityLabel(s Severity) string {
+func severityLabel(s diagnose.Severity) string {
 	return strings.ToUpper(string(s))
 }
 
-func renderText(w io.Writer, a *Analysis) error {
+func renderText(w io.Writer, a *diagnose.Analysis) error {
 	for _, l := range summaryLines(a) {
 		fmt.Fprintf(w, "%-10s %s\n", l[0]+":", l[1])
 	}
@@ -148,31 +154,40 @@ func renderText(w io.Writer, a *Analysis) error {
 			return err
 		}
 	}
-	for _, warn := range a.Warnings {
-		fmt.Fprintln(w, "warning:", warn)
+	if len(a.Integrity.Issues) > 0 {
+		fmt.Fprintln(w)
+		return WriteIntegrity(w, FormatTable, &a.Integrity)
 	}
 	return nil
 }
 
-func renderCSV(w io.Writer, a *Analysis) error {
+func renderCSV(w io.Writer, a *diagnose.Analysis) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"severity", "title", "detail", "believed", "evidence", "fix"})
+	cw.Write([]string{"kind", "severity", "title", "detail", "believed", "evidence", "fix"})
 	for _, v := range a.Verdicts {
 		var ev []string
 		for _, e := range v.Evidence {
 			ev = append(ev, ts(e.Time)+" "+e.Source+": "+e.Text)
 		}
-		cw.Write([]string{string(v.Severity), v.Title, v.Detail, v.Believed, strings.Join(ev, "\n"), strings.Join(v.Fix, "\n")})
+		cw.Write([]string{string(v.Kind), string(v.Severity), v.Title, v.Detail, v.Believed, strings.Join(ev, "\n"), strings.Join(v.Fix, "\n")})
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return WriteIntegrity(w, FormatCSV, &a.Integrity)
 }
 
-func renderMarkdown(w io.Writer, a *Analysis) error {
+func renderMarkdown(w io.Writer, a *diagnose.Analysis) error {
 	fmt.Fprintln(w, "# etlscope TLS diagnosis")
 	fmt.Fprintln(w)
 	for _, l := range summaryLines(a) {
 		fmt.Fprintf(w, "- **%s**: %s\n", l[0], MarkdownEscape(l[1]))
+	}
+	if !a.Integrity.Complete() {
+		if err := WriteIntegrity(w, FormatMarkdown, &a.Integrity); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "## Verdicts")
@@ -224,9 +239,10 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
 .sev{font-weight:bold;text-transform:uppercase;margin-right:.5em}
 pre{background:#272822;color:#f8f8f2;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 table.t{border-collapse:collapse;font-size:.9em}table.t td,table.t th{border:1px solid #ccc;padding:3px 6px;text-align:left}
-table.t th{background:#eee}.note{font-style:italic}`
+table.t th{background:#eee}.note{font-style:italic}
+.integrity{padding:.5em 1em;margin:1em 0;border:2px solid #6d6d6d}.integrity.incomplete{border-color:#c62828;background:#fdecea;font-weight:bold}`
 
-func renderHTML(w io.Writer, a *Analysis) error {
+func renderHTML(w io.Writer, a *diagnose.Analysis) error {
 	e := html.EscapeString
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>etlscope TLS diagnosis</title>\n<style>")
@@ -235,7 +251,13 @@ func renderHTML(w io.Writer, a *Analysis) error {
 	for _, l := range summaryLines(a) {
 		fmt.Fprintf(&b, "<tr><td><b>%s</b></td><td>%s</td></tr>", e(l[0]), e(l[1]))
 	}
-	b.WriteString("</table>\n<h2>Verdicts</h2>\n")
+	b.WriteString("</table>\n")
+	if !a.Integrity.Complete() {
+		if err := WriteIntegrity(&b, FormatHTML, &a.Integrity); err != nil {
+			return err
+		}
+	}
+	b.WriteString("<h2>Verdicts</h2>\n")
 	for _, v := range a.Verdicts {
 		fmt.Fprintf(&b, "<div class=\"v %s\"><span class=\"sev\">%s</span>%s", e(string(v.Severity)), e(string(v.Severity)), e(v.Title))
 		if v.Detail != "" {

@@ -108,3 +108,33 @@ func SchannelTLS12ClientFix() []string {
 		SchannelRebootNote,
 	}
 }
+
+// .NET Framework keys (verified: dotnet/docs "Transport Layer Security
+// (TLS) best practices with the .NET Framework", Azure AD Connect docs).
+const (
+	DotNet4Key      = `HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319`
+	DotNet4KeyWow64 = `HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v4.0.30319`
+	DotNetRestart   = "Restart the .NET application (or its service): the .NET Framework reads these values at startup."
+)
+
+// ClientTLS12Fix returns the steps that make any Schannel client offer TLS
+// 1.2 when the trace does not say which stack the client uses: the
+// SCHANNEL client keys where TLS 1.2 is off by default, the .NET Framework
+// keys, and DefaultSecureProtocols for the case that it is WinHTTP.
+func ClientTLS12Fix(r Release, b Bits) []string {
+	steps := []string{"Find the program that opened the connection (its pid is in the connection table); the trace does not show which TLS stack it uses."}
+	if r.Known() && !r.SchannelTLS12 {
+		steps = append(steps, SchannelTLS12ClientFix()...)
+	}
+	steps = append(steps, "If it is a .NET Framework program:",
+		RegAddDWORD(DotNet4Key, "SchUseStrongCrypto", 1)+b.View(),
+		RegAddDWORD(DotNet4Key, "SystemDefaultTlsVersions", 1)+b.View())
+	if b != Bits32 {
+		steps = append(steps,
+			RegAddDWORD(DotNet4KeyWow64, "SchUseStrongCrypto", 1)+b.View(),
+			RegAddDWORD(DotNet4KeyWow64, "SystemDefaultTlsVersions", 1)+b.View())
+	}
+	steps = append(steps, DotNetRestart, "If it uses WinHTTP:")
+	w := WinHTTPTLS12Fix(r, b)
+	return append(steps, w...)
+}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/etlscope/etlscope/etl"
-	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/diagnose"
+	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 )
 
@@ -30,8 +30,14 @@ KB3140245, DefaultSecureProtocols in both WinHttp registry keys (ready-to-paste
 reg add lines), SCHANNEL TLS 1.2 client keys. When a provider the answer needs is
 missing from the trace, it says so instead of guessing.
 
-Exit status: 0 no TLS problem found, 3 a TLS problem found, 2 unreadable input,
-1 usage error.`,
+Exit status:
+  0  no TLS problem found, in a complete trace that holds what the diagnosis needs
+  3  a TLS problem found (even in an incomplete trace)
+  4  inconclusive: the trace is damaged, truncated, wrapped or lost events, or lacks
+     a provider or the packets the diagnosis needs, and nothing wrong was found in
+     what could be read ("cannot tell", never "no TLS problem found")
+  2  unreadable input
+  1  usage error`,
 		Example: `  etlscope analyze NetTrace.etl
   etlscope analyze NetTrace.etl --output html --redact > report.html`,
 		Args: cobra.ExactArgs(1),
@@ -50,30 +56,30 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams)
 	if err != nil {
 		return err
 	}
-	f, err := etl.Open(path)
+	t, err := openTrace(path, s)
 	if err != nil {
-		return badInput(err)
+		return err
 	}
-	defer f.Close()
-	defer startProgress(s, f, false)()
-	var opts report.Options
-	if flt != nil {
-		opts.Filter = func(d *decode.Decoded) bool { return flt.Match(d) }
-	}
-	name := path
+	defer t.Close()
+	defer startProgress(s, t.File, false)()
+	opts := diagnose.Options{Filter: flt, OnIssue: issueWarner(s, t.Name)}
+	name := t.Name
 	if o.redact {
-		opts.Redact = report.NewRedactor()
+		opts.Redact = redact.NewRedactor()
 		name = "NetTrace.etl (name redacted)"
 	}
-	a, err := report.Analyze(ctx, f, name, opts)
+	a, err := diagnose.Analyze(ctx, t.File, name, opts)
 	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", path, err))
+		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
 	if err := report.RenderAnalysis(s.Out, format, a); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	if a.HasProblem() {
+	switch a.Result {
+	case diagnose.ResultProblem:
 		return &exitError{code: exitTLSProblem}
+	case diagnose.ResultInconclusive:
+		return &exitError{code: exitInconclusive}
 	}
 	return nil
 }

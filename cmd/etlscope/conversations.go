@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -10,9 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
+	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 	"github.com/etlscope/etlscope/tlswire"
 )
@@ -48,77 +48,18 @@ pid and outcome.`,
 	return cmd
 }
 
-// readPackets extracts the frames of path, passing each to fn, and reports
-// format problems through warn.
-func readPackets(ctx context.Context, s *streams, path string, warn func(error), fn func(*packet.Frame) error) (int, error) {
-	return readPacketsOwners(ctx, s, path, warn, fn, nil)
-}
-
-// readPacketsOwners is readPackets that also reports the connection owners
-// named by TCPIP connect events.
-func readPacketsOwners(ctx context.Context, s *streams, path string, warn func(error), fn func(*packet.Frame) error, owner func(local, remote netip.AddrPort, pid uint32)) (int, error) {
-	f, err := etl.Open(path)
-	if err != nil {
-		return 0, badInput(err)
-	}
-	defer f.Close()
-	defer startProgress(s, f, false)()
-	x := packet.NewExtractor()
-	dec := decode.New()
-	frames := 0
-	for ev, err := range f.Events(etl.ReadOptions{}) {
-		if err != nil {
-			var fe *etl.FormatError
-			if errors.As(err, &fe) {
-				warn(err)
-				continue
-			}
-			return frames, badInput(fmt.Errorf("%s: %w", path, err))
-		}
-		if ctx.Err() != nil {
-			return frames, ctx.Err()
-		}
-		if owner != nil && ev.Provider == decode.TCPIP && (ev.ID == 1033 || ev.ID == 1034) {
-			d := dec.Decode(ev)
-			l, lok := propAddr(d, "LocalAddress")
-			r, rok := propAddr(d, "RemoteAddress")
-			pid, pok := d.PropUint("ProcessId")
-			if lok && rok && pok {
-				owner(l, r, uint32(pid))
-			}
-			continue
-		}
-		if !packet.IsPacketEvent(ev) {
-			continue
-		}
-		fr, err := x.Add(ev)
-		if err != nil {
-			warn(err)
-			continue
-		}
-		if fr == nil {
-			continue
-		}
-		frames++
-		if err := fn(fr); err != nil {
-			return frames, err
-		}
-	}
-	return frames, nil
-}
-
-// readConversations returns the TCP conversations of path and the number
-// of frames seen.
-func readConversations(ctx context.Context, s *streams, path string, warn func(error)) ([]*packet.Conversation, int, error) {
+// readConversations returns the TCP conversations of t, the scan result
+// and the number of frames seen.
+func readConversations(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, int, error) {
 	tr := packet.NewTracker()
-	frames, err := readPacketsOwners(ctx, s, path, warn, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
+	res, frames, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
 	if err != nil {
-		return nil, frames, err
+		return nil, res, frames, err
 	}
 	if n := tr.Dropped(); n > 0 {
-		warn(fmt.Errorf("%d connections beyond the tracker's limit were ignored", n))
+		fmt.Fprintf(s.Err, "warning: %s: %d connections beyond the tracker's limit were ignored\n", t.Name, n)
 	}
-	return tr.Conversations(), frames, nil
+	return tr.Conversations(), res, frames, nil
 }
 
 func runConversations(ctx context.Context, o *conversationsOptions, path string, s *streams) error {
@@ -126,30 +67,36 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 	if err != nil {
 		return err
 	}
-	convs, frames, err := readConversations(ctx, s, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) })
+	t, err := openTrace(path, s)
 	if err != nil {
 		return err
+	}
+	defer t.Close()
+	defer startProgress(s, t.File, false)()
+	convs, res, frames, err := readConversations(ctx, s, t)
+	if err != nil {
+		return badInput(err)
 	}
 	if frames == 0 {
 		fmt.Fprintln(s.Err, "note: no packets in this trace (capture with `netsh trace start ... capture=yes`); nothing to show")
 	}
-	var red *report.Redactor
+	var red *redact.Redactor
 	if o.redact {
-		red = report.NewRedactor()
+		red = redact.NewRedactor()
 	}
-	t := &report.Table{Title: "TCP conversations", Columns: conversationColumns}
+	tbl := &report.Table{Title: "TCP conversations", Columns: conversationColumns}
 	for _, c := range convs {
 		if flt != nil && !flt.Match(convFields{c}) {
 			continue
 		}
-		t.Add(conversationRow(c, red)...)
+		tbl.Add(conversationRow(c, red)...)
 	}
-	return t.Render(s.Out, format)
+	return renderWithIntegrity(s.Out, format, tbl, "conversations", &res.Integrity)
 }
 
 var conversationColumns = []string{"first seen", "client", "server", "pid", "sni", "client max", "offered", "selected", "cipher", "outcome"}
 
-func conversationRow(c *packet.Conversation, red *report.Redactor) []string {
+func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 	client, server, sni := c.Client.String(), c.Server.String(), ""
 	if c.ClientHello != nil {
 		sni = c.ClientHello.SNI

@@ -13,7 +13,9 @@ import (
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/filters"
+	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 )
 
@@ -101,60 +103,53 @@ func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) e
 	if err != nil {
 		return err
 	}
-	f, err := etl.Open(path)
+	t, err := openTrace(path, s)
 	if err != nil {
-		return badInput(err)
+		return err
 	}
-	defer f.Close()
-	defer startProgress(s, f, true)()
+	defer t.Close()
+	defer startProgress(s, t.File, true)()
 
 	out, err := newEventWriter(s.Out, format, o.fields)
 	if err != nil {
 		return err
 	}
 	if o.redact {
-		out.red = report.NewRedactor()
+		out.red = redact.NewRedactor()
 	}
 	n := 0
-	var fatal error
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: o.fileOrder}) {
-		if err != nil {
-			var fe *etl.FormatError
-			if errors.As(err, &fe) {
-				fmt.Fprintln(s.Err, "warning:", err)
-				continue
-			}
-			fatal = err
-			break
+	opts := scan.Options{FileOrder: o.fileOrder, Filter: flt, Decoder: dec, OnIssue: issueWarner(s, t.Name)}
+	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
+		if o.redact && isCredentialEvent(e.Event) {
+			return nil
 		}
-		if ctx.Err() != nil {
-			fatal = ctx.Err()
-			break
-		}
-		dec.Observe(ev)
-		d := dec.Decode(ev)
-		if flt != nil && !flt.Match(d) {
-			continue
-		}
-		if o.redact && isCredentialEvent(ev) {
-			continue
-		}
-		if err := out.write(d); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := out.write(e.Decoded); err != nil {
+			return &writeError{err}
 		}
 		n++
 		if o.limit > 0 && n >= o.limit {
-			break
+			return scan.ErrStop
 		}
+		return nil
+	})
+	var we *writeError
+	if errors.As(err, &we) {
+		return fmt.Errorf("write output: %w", we.err)
 	}
-	if err := out.close(); err != nil {
-		return fmt.Errorf("write output: %w", err)
+	if cerr := out.close(&res.Integrity); cerr != nil {
+		return fmt.Errorf("write output: %w", cerr)
 	}
-	if fatal != nil {
-		return badInput(fmt.Errorf("%s: %w", path, fatal))
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
 	return nil
 }
+
+// writeError marks a failure to write the output, which is not the
+// input's fault.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
 
 var eventColumns = []string{"time", "provider", "id", "opcode", "version", "level", "pid", "tid", "kind", "description"}
 
@@ -165,7 +160,7 @@ type eventWriter struct {
 	fields []string
 	rows   report.RowWriter
 	n      int
-	red    *report.Redactor
+	red    *redact.Redactor
 }
 
 // isCredentialEvent reports whether ev carries credentials (WinHttp 100,
@@ -197,6 +192,12 @@ func newEventWriter(w io.Writer, format report.Format, fields []string) (*eventW
 	}
 	ew.rows = rw
 	return ew, nil
+}
+
+// EventsJSON is the document of `etlscope events --output json`.
+type EventsJSON struct {
+	Events    []EventJSON          `json:"events"`
+	Integrity report.IntegrityJSON `json:"integrity"`
 }
 
 // EventJSON is one element of `etlscope events --output json`.
@@ -250,7 +251,7 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		}
 		sep := ",\n"
 		if ew.n == 0 {
-			sep = "[\n"
+			sep = "{\"events\": [\n"
 		}
 		ew.n++
 		if _, err := io.WriteString(ew.w, sep); err != nil {
@@ -279,14 +280,28 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 	return ew.rows.Write(cells)
 }
 
-func (ew *eventWriter) close() error {
+// close ends the listing and adds the trace's integrity: the
+// "integrity" member of the JSON object, a note after the other formats.
+func (ew *eventWriter) close(in *etl.Integrity) error {
 	if ew.format == report.FormatJSON {
-		end := "\n]\n"
+		end := "\n],\n\"integrity\": "
 		if ew.n == 0 {
-			end = "[]\n"
+			end = "{\"events\": [],\n\"integrity\": "
 		}
-		_, err := io.WriteString(ew.w, end)
+		if _, err := io.WriteString(ew.w, end); err != nil {
+			return err
+		}
+		if err := writeJSONCompact(ew.w, report.Integrity(in)); err != nil {
+			return err
+		}
+		_, err := io.WriteString(ew.w, "}\n")
 		return err
 	}
-	return ew.rows.Close()
+	if err := ew.rows.Close(); err != nil {
+		return err
+	}
+	if ew.format == report.FormatTable {
+		fmt.Fprintln(ew.w)
+	}
+	return report.WriteIntegrity(ew.w, ew.format, in)
 }

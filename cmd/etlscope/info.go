@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/etl/scan"
+	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 	"github.com/etlscope/etlscope/wintls"
 )
@@ -42,31 +43,32 @@ and the number of records per provider, with the provider name where etlscope kn
 
 // InfoResult is the JSON document of `etlscope info --output json`.
 type InfoResult struct {
-	File              string         `json:"file"`
-	Size              int64          `json:"size"`
-	OS                OSInfo         `json:"os"`
-	PointerSize       int            `json:"pointer_size"`
-	CPUs              uint32         `json:"cpus"`
-	CPUSpeedMHz       uint32         `json:"cpu_speed_mhz"`
-	ClockType         string         `json:"clock_type"`
-	PerfFreq          int64          `json:"perf_freq"`
-	StartTime         time.Time      `json:"start_time"`
-	EndTime           time.Time      `json:"end_time"`
-	BootTime          time.Time      `json:"boot_time"`
-	BufferSize        uint32         `json:"buffer_size"`
-	BuffersWritten    uint32         `json:"buffers_written"`
-	EventsLost        uint32         `json:"events_lost"`
-	BuffersLost       uint32         `json:"buffers_lost"`
-	LogFileMode       string         `json:"log_file_mode"`
-	MaximumFileSizeMB uint32         `json:"maximum_file_size_mb"`
-	LoggerName        string         `json:"logger_name"`
-	LogFileName       string         `json:"log_file_name"`
-	TimeZone          TimeZoneInfo   `json:"time_zone"`
-	Events            int            `json:"events"`
-	Buffers           int            `json:"buffers"`
-	CompressedBuffers int            `json:"compressed_buffers"`
-	SkippedBuffers    int            `json:"skipped_buffers"`
-	Warnings          []string       `json:"warnings"`
+	File              string               `json:"file"`
+	Size              int64                `json:"size"`
+	OS                OSInfo               `json:"os"`
+	PointerSize       int                  `json:"pointer_size"`
+	CPUs              uint32               `json:"cpus"`
+	CPUSpeedMHz       uint32               `json:"cpu_speed_mhz"`
+	ClockType         string               `json:"clock_type"`
+	PerfFreq          int64                `json:"perf_freq"`
+	StartTime         time.Time            `json:"start_time"`
+	EndTime           time.Time            `json:"end_time"`
+	BootTime          time.Time            `json:"boot_time"`
+	BufferSize        uint32               `json:"buffer_size"`
+	BuffersWritten    uint32               `json:"buffers_written"`
+	EventsLost        uint32               `json:"events_lost"`
+	BuffersLost       uint32               `json:"buffers_lost"`
+	LogFileMode       string               `json:"log_file_mode"`
+	MaximumFileSizeMB uint32               `json:"maximum_file_size_mb"`
+	LoggerName        string               `json:"logger_name"`
+	LogFileName       string               `json:"log_file_name"`
+	TimeZone          TimeZoneInfo         `json:"time_zone"`
+	Events            int                  `json:"events"`
+	Buffers           int                  `json:"buffers"`
+	CompressedBuffers int                  `json:"compressed_buffers"`
+	SkippedBuffers    int                  `json:"skipped_buffers"`
+	Integrity         report.IntegrityJSON `json:"integrity"`
+	integrity         etl.Integrity
 	Providers         []ProviderStat `json:"providers"`
 }
 
@@ -97,60 +99,34 @@ func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error
 	if err != nil {
 		return usageError(err)
 	}
-	f, err := etl.Open(path)
+	t, err := openTrace(path, s)
 	if err != nil {
-		return badInput(err)
+		return err
 	}
-	defer f.Close()
-	defer startProgress(s, f, false)()
+	defer t.Close()
+	defer startProgress(s, t.File, false)()
 
 	counts := map[etl.GUID]int{}
-	var warnings []string
-	var fatal error
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: true}) {
-		if err != nil {
-			var fe *etl.FormatError
-			if errors.As(err, &fe) {
-				warnings = appendWarning(warnings, err)
-				continue
-			}
-			fatal = err
-			break
-		}
-		counts[ev.Provider]++
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	noDecode := func(*etl.Event) bool { return false }
+	opts := scan.Options{FileOrder: true, Decode: noDecode, OnIssue: issueWarner(s, t.Name)}
+	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
+		counts[e.Provider]++
+		return nil
+	})
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
-	if fatal != nil {
-		return badInput(fmt.Errorf("%s: %w", path, fatal))
-	}
-	res := buildInfo(path, f, counts, warnings)
+	info := buildInfo(t.Name, t.File, counts, res)
 	if o.redact {
-		red := report.NewRedactor()
-		res.File = "NetTrace.etl (name redacted)"
-		res.LogFileName = red.Text(res.LogFileName)
-		res.LoggerName = red.Text(res.LoggerName)
+		red := redact.NewRedactor()
+		info.File = "NetTrace.etl (name redacted)"
+		info.LogFileName = red.Text(info.LogFileName)
+		info.LoggerName = red.Text(info.LoggerName)
 	}
-	for _, w := range warnings {
-		fmt.Fprintln(s.Err, "warning:", w)
-	}
-	return writeInfo(s.Out, format, res)
+	return writeInfo(s.Out, format, info)
 }
 
-const maxWarnings = 100
-
-func appendWarning(ws []string, err error) []string {
-	if len(ws) < maxWarnings {
-		return append(ws, err.Error())
-	}
-	if len(ws) == maxWarnings {
-		return append(ws, "further warnings suppressed")
-	}
-	return ws
-}
-
-func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, warnings []string) *InfoResult {
+func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, scanned *scan.Result) *InfoResult {
 	h := f.Header()
 	st := f.Stats()
 	res := &InfoResult{
@@ -178,10 +154,8 @@ func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, warnings []str
 		Buffers:           st.Buffers,
 		CompressedBuffers: st.CompressedBuffers,
 		SkippedBuffers:    st.SkippedBuffers,
-		Warnings:          warnings,
-	}
-	if res.Warnings == nil {
-		res.Warnings = []string{}
+		Integrity:         report.Integrity(&scanned.Integrity),
+		integrity:         scanned.Integrity,
 	}
 	for g, n := range counts {
 		res.Providers = append(res.Providers, ProviderStat{GUID: g.String(), Name: decode.ProviderName(g), Events: n})
@@ -245,5 +219,11 @@ func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
 	for _, p := range res.Providers {
 		pt.Add(p.Name, p.GUID, strconv.Itoa(p.Events))
 	}
-	return pt.Render(w, format)
+	if err := pt.Render(w, format); err != nil {
+		return err
+	}
+	if format == report.FormatTable {
+		fmt.Fprintln(w)
+	}
+	return report.WriteIntegrity(w, format, &res.integrity)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/packet"
+	"github.com/etlscope/etlscope/report"
 )
 
 type pcapOptions struct {
@@ -39,6 +40,12 @@ Use "-o -" to write to standard output.`,
 }
 
 func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err error) {
+	t, err := openTrace(path, s)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	defer startProgress(s, t.File, false)()
 	var w io.Writer = s.Out
 	if o.out != "-" {
 		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
@@ -65,9 +72,9 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 		w = fh
 	}
 	pw := packet.NewPcapWriter(w, "etlscope")
-	frames, err := readPackets(ctx, s, path, func(err error) { fmt.Fprintln(s.Err, "warning:", err) }, pw.Write)
+	res, frames, err := readPackets(ctx, s, t, pw.Write, nil)
 	if err != nil {
-		return err
+		return badInput(err)
 	}
 	if err := pw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", o.out, err)
@@ -77,6 +84,9 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 	}
 	if o.out != "-" {
 		fmt.Fprintf(s.Err, "wrote %d packets to %s\n", pw.Packets(), o.out)
+	}
+	if !res.Complete() {
+		fmt.Fprintf(s.Err, "warning: %s: %s\n", t.Name, report.IntegritySummary(&res.Integrity))
 	}
 	return nil
 }

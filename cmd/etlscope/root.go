@@ -17,6 +17,8 @@ const (
 	exitUsage      = 1
 	exitBadInput   = 2
 	exitTLSProblem = 3
+	// exitInconclusive is analyze's "cannot tell": data missing, damaged or lost.
+	exitInconclusive = 4
 )
 
 // streams are the IO streams a command runs with; tests pass buffers.

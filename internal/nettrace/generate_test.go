@@ -8,7 +8,7 @@ import (
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/internal/nettrace"
-	"github.com/etlscope/etlscope/report"
+	"github.com/etlscope/etlscope/diagnose"
 )
 
 // TestGenerate writes a small generated trace and reads it back: every
@@ -27,13 +27,13 @@ func TestGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := report.Analyze(context.Background(), f, "gen.etl", report.Options{})
+		a, err := diagnose.Analyze(context.Background(), f, "gen.etl", diagnose.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The logfile header and the empty EventTrace record come on top.
-		if int64(a.Events) != st.Events+2 || len(a.Warnings) != 0 {
-			t.Errorf("compress %v: %d events read, %d written; warnings %v", compress, a.Events, st.Events, a.Warnings)
+		if int64(a.Events) != st.Events+2 || len(a.Integrity.Issues) != 0 {
+			t.Errorf("compress %v: %d events read, %d written; integrity %+v", compress, a.Events, st.Events, a.Integrity)
 		}
 		failed := 0
 		for _, c := range a.Connections {

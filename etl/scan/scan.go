@@ -1,0 +1,152 @@
+// Package scan is the one read pipeline of etlscope: it opens a trace,
+// streams its events in time order, decodes the ones a command needs,
+// applies the user's filter and collects what went wrong with the file as
+// integrity findings instead of errors. Every command reads through it.
+//
+//	res, err := scan.Run(ctx, f, scan.Options{Filter: flt}, func(e *scan.Event) error {
+//		fmt.Println(e.Decoded.Description)
+//		return nil
+//	})
+//
+// Only fatal problems (an I/O error, a cancelled context, an error from the
+// visitor) end the scan with an error; a damaged buffer or a truncated file
+// ends up in Result.Integrity and the scan goes on with what can be read.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/filters"
+)
+
+// ErrStop, returned by a visitor, ends the scan early without an error
+// (for example after --limit events).
+var ErrStop = errors.New("scan: stop")
+
+// IssueStopped notes that a scan ended early (a visitor returned ErrStop):
+// the rest of the file was not read, so it was not checked either. It is
+// not a loss of data.
+const IssueStopped etl.IssueKind = "stopped"
+
+// Options control Run.
+type Options struct {
+	// FileOrder reads buffer by buffer in file order instead of merging
+	// the per-CPU streams by time (counting needs no order).
+	FileOrder bool
+	// Decode selects the events to decode; nil decodes every event. Events
+	// that are not decoded reach the visitor with a nil Decoded and are
+	// not subject to Filter.
+	Decode func(*etl.Event) bool
+	// Filter keeps only the decoded events it matches; nil keeps all.
+	Filter *filters.Filter
+	// Decoder decodes the events; nil uses the built-in schemas. Its OS
+	// build is set from the trace header.
+	Decoder *decode.Decoder
+	// OnIssue, when set, is called with each integrity finding as it is
+	// found (for a warning line on stderr); Result.Integrity has them all.
+	OnIssue func(etl.Issue)
+}
+
+// Event is one event of the scan.
+type Event struct {
+	*etl.Event
+	// Decoded is the decoded event, nil when Options.Decode did not select
+	// it.
+	Decoded *decode.Decoded
+	// Index counts the events of the trace in reading order, from 0,
+	// whether or not they reached the visitor.
+	Index int
+}
+
+// Result is what a scan read.
+type Result struct {
+	Events    int // events read
+	Visited   int // events passed to the visitor
+	Integrity etl.Integrity
+}
+
+// Complete reports whether the trace was read without losing data.
+func (r *Result) Complete() bool { return r.Integrity.Complete() }
+
+// Run reads f once and calls visit for each selected event. The *Event and
+// what it points to are valid only during the call.
+func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) error) (*Result, error) {
+	dec := opts.Decoder
+	if dec == nil {
+		dec = decode.New()
+	}
+	dec.SetOSBuild(f.Header().OSBuild)
+	res := &Result{}
+	col := collector{res: res, on: opts.OnIssue}
+	col.header(f)
+	e := &Event{}
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder}) {
+		if err != nil {
+			var fe *etl.FormatError
+			if errors.As(err, &fe) {
+				col.formatError(fe)
+				continue
+			}
+			return res, err
+		}
+		if res.Events%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+		}
+		e.Event, e.Decoded, e.Index = ev, nil, res.Events
+		res.Events++
+		if opts.Decode == nil || opts.Decode(ev) {
+			dec.Observe(ev)
+			e.Decoded = dec.Decode(ev)
+			if opts.Filter != nil && !opts.Filter.Match(e.Decoded) {
+				continue
+			}
+		}
+		res.Visited++
+		if err := visit(e); err != nil {
+			if errors.Is(err, ErrStop) {
+				res.Integrity.Add(etl.Issue{Kind: IssueStopped, Offset: ev.Offset,
+					Message: fmt.Sprintf("reading stopped early (limit reached) after the record at offset %#x: the rest of the file was not read or checked", ev.Offset)})
+				break
+			}
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// collector turns what the reader reports into integrity findings.
+type collector struct {
+	res *Result
+	on  func(etl.Issue)
+}
+
+func (c *collector) add(is etl.Issue) {
+	c.res.Integrity.Add(is)
+	if c.on != nil {
+		c.on(is)
+	}
+}
+
+// header records the losses the logfile header admits to.
+func (c *collector) header(f *etl.File) {
+	h := f.Header()
+	if h.EventsLost > 0 {
+		c.add(etl.Issue{Kind: etl.IssueLostEvents, Offset: -1, Count: int64(h.EventsLost), Loss: true,
+			Message: fmt.Sprintf("ETW lost %d events while tracing (logfile header)", h.EventsLost)})
+	}
+	if h.BuffersLost > 0 {
+		c.add(etl.Issue{Kind: etl.IssueLostBuffers, Offset: -1, Count: int64(h.BuffersLost), Loss: true,
+			Message: fmt.Sprintf("ETW lost %d buffers while tracing (logfile header)", h.BuffersLost)})
+	}
+}
+
+// formatError records a damaged place the reader recovered from.
+func (c *collector) formatError(fe *etl.FormatError) {
+	c.add(etl.Issue{Kind: etl.IssueDamagedBuffer, Offset: fe.Off, Loss: true, Message: fe.Error()})
+}
