@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/etlscope/etlscope/diagnose"
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/internal/nettrace"
-	"github.com/etlscope/etlscope/diagnose"
 )
 
 // TestGenerate writes a small generated trace and reads it back: every
