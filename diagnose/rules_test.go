@@ -9,7 +9,6 @@ import (
 	"github.com/etlscope/etlscope/diagnose"
 	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
-	"github.com/etlscope/etlscope/tlswire/tlstest"
 )
 
 // kinds lists the verdict kinds of a, in order.
@@ -29,21 +28,7 @@ func allText(a *diagnose.Analysis) string {
 // handshakeWrites runs a real crypto/tls handshake (client at most
 // clientMax, server at least serverMin) and interleaves its flights.
 func handshakeWrites(t *testing.T, clientMax, serverMin uint16) []nettrace.Write {
-	cert := tlstest.SelfSigned(t, "outlook.office365.com")
-	res := tlstest.Handshake(t,
-		&tls.Config{ServerName: "outlook.office365.com", InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: clientMax,
-			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}},
-		&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: serverMin})
-	var w []nettrace.Write
-	for i := 0; i < len(res.Client) || i < len(res.Server); i++ {
-		if i < len(res.Client) {
-			w = append(w, nettrace.Write{Data: res.Client[i]})
-		}
-		if i < len(res.Server) {
-			w = append(w, nettrace.Write{FromServer: true, Data: res.Server[i]})
-		}
-	}
-	return w
+	return nettrace.Handshake(t, clientMax, serverMin, "outlook.office365.com")
 }
 
 // TestCredentialsFailed: the shape of a machine where a policy disabled

@@ -18,9 +18,9 @@ var (
 
 const o365 = "outlook.office365.com"
 
-// handshake runs a real TLS handshake and returns the client and server
+// Handshake runs a real TLS handshake and returns the client and server
 // flights as writes.
-func handshake(tb testing.TB, clientMax, serverMin uint16, serverName string) []Write {
+func Handshake(tb testing.TB, clientMax, serverMin uint16, serverName string) []Write {
 	cert := tlstest.SelfSigned(tb, serverName)
 	res := tlstest.Handshake(tb,
 		// A fixed cipher list keeps the server's choice independent of the
@@ -69,7 +69,7 @@ func HCW2012(tb testing.TB) []byte {
 	b.WebIOACHStart(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1})
 	b.WebIOACHStop(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA0, Version: 1, CredHigh: 1, CredLow: 2})
 	b.WebIOISCStart(PowerShell, ISC{Connection: conn, HostName: o365})
-	w := handshake(tb, tls.VersionTLS10, tls.VersionTLS12, o365)
+	w := Handshake(tb, tls.VersionTLS10, tls.VersionTLS12, o365)
 	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndServerFIN}); err != nil {
 		tb.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func Healthy(tb testing.TB) []byte {
 	b.WebIOACHStart(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1})
 	b.WebIOACHStop(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1, CredHigh: 1, CredLow: 2})
 	b.WebIOISCStart(PowerShell, ISC{Connection: conn, HostName: o365})
-	w := handshake(tb, tls.VersionTLS12, tls.VersionTLS12, o365)
+	w := Handshake(tb, tls.VersionTLS12, tls.VersionTLS12, o365)
 	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndClientFIN, Trailing: true}); err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func CertMismatch(tb testing.TB) []byte {
 	prologue(b)
 	b.WebIOACHStart(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1})
 	b.WebIOACHStop(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1, CredHigh: 1, CredLow: 2})
-	w := handshake(tb, tls.VersionTLS12, tls.VersionTLS12, "proxy.contoso.com")
+	w := Handshake(tb, tls.VersionTLS12, tls.VersionTLS12, "proxy.contoso.com")
 	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndClientFIN, Trailing: true}); err != nil {
 		tb.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func CertMismatch(tb testing.TB) []byte {
 func NoWebIO(tb testing.TB) []byte {
 	b := New(etltest.Options{Build: 19041})
 	prologue(b)
-	w := handshake(tb, tls.VersionTLS12, tls.VersionTLS12, o365)
+	w := Handshake(tb, tls.VersionTLS12, tls.VersionTLS12, o365)
 	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndClientFIN, Trailing: true}); err != nil {
 		tb.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func Win7SchannelOff(tb testing.TB) []byte {
 	prologue(b)
 	b.WebIOACHStart(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1})
 	b.WebIOACHStop(PowerShell, ACH{Connection: conn, EnabledProtocols: 0xA80, Version: 1, CredHigh: 1, CredLow: 2})
-	w := handshake(tb, tls.VersionTLS10, tls.VersionTLS12, o365)
+	w := Handshake(tb, tls.VersionTLS10, tls.VersionTLS12, o365)
 	if err := b.TCPSession(Session{Client: ClientAddr, Server: O365Addr, Writes: w, End: EndServerFIN}); err != nil {
 		tb.Fatal(err)
 	}
