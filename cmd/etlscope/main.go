@@ -2,8 +2,9 @@
 // other ETW log) on any OS and tells which TLS versions a Windows machine
 // enabled and negotiated, and why a TLS connection failed.
 //
-// Exit status: 0 success (analyze: no TLS problem found), 1 usage error,
-// 2 input file unreadable or corrupt, 3 analyze found a TLS problem.
+// Exit status: 0 success (analyze: no TLS problem found in a complete trace),
+// 1 usage error, 2 input file unreadable, 3 analyze found a TLS problem,
+// 4 analyze cannot tell (the trace is incomplete or lacks what it needs).
 package main
 
 import (
