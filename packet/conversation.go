@@ -45,16 +45,16 @@ type OutcomeKind uint8
 
 // Outcomes, roughly from best to worst.
 const (
-	OutcomeOK          OutcomeKind = iota + 1 // ServerHello and no fatal alert
-	OutcomeAlert                              // a fatal alert ended the handshake
-	OutcomeReset                              // TCP reset after the ClientHello
-	OutcomeClosed                             // TCP FIN after the ClientHello, no ServerHello
-	OutcomeNoReply                            // ClientHello without any answer in the capture
-	OutcomeNoHandshake                        // TCP data but no ClientHello seen (capture started late, or not TLS)
-	OutcomeNotTLS                             // the payload is not TLS
-	OutcomeNoData                             // a TCP connection without payload
-	OutcomeMidStream                          // TLS records, but the handshake happened before the capture
-	OutcomeProxyRefused                       // the proxy answered the CONNECT with a non-2xx status
+	OutcomeOK           OutcomeKind = iota + 1 // ServerHello and no fatal alert
+	OutcomeAlert                               // a fatal alert ended the handshake
+	OutcomeReset                               // TCP reset after the ClientHello
+	OutcomeClosed                              // TCP FIN after the ClientHello, no ServerHello
+	OutcomeNoReply                             // ClientHello without any answer in the capture
+	OutcomeNoHandshake                         // TCP data but no ClientHello seen (capture started late, or not TLS)
+	OutcomeNotTLS                              // the payload is not TLS
+	OutcomeNoData                              // a TCP connection without payload
+	OutcomeMidStream                           // TLS records, but the handshake happened before the capture
+	OutcomeProxyRefused                        // the proxy answered the CONNECT with a non-2xx status
 )
 
 // Outcome says how a handshake ended and who ended it.
