@@ -295,6 +295,7 @@ func TestCaptureShapes(t *testing.T) {
 	tshark, _ := exec.LookPath("tshark")
 	for _, s := range shapes(t) {
 		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "x.pcapng")
 			convs, st, frames, events := runShape(t, s, out)
 			if len(convs) != 1 {
