@@ -199,7 +199,11 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 		notes = append(notes, "proxy reply not captured")
 	}
 	if c.Drops > 0 {
-		notes = append(notes, fmt.Sprintf("%d packets dropped by Windows, reason %#x location %#x", c.Drops, c.DropReason, c.DropLocation))
+		noun := "packets"
+		if c.Drops == 1 {
+			noun = "packet"
+		}
+		notes = append(notes, fmt.Sprintf("%d %s dropped by Windows, reason %#x location %#x", c.Drops, noun, c.DropReason, c.DropLocation))
 	}
 	if c.Truncated {
 		notes = append(notes, "frames cut by the capture's snap length")
