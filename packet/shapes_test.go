@@ -211,14 +211,20 @@ func shapes(t testing.TB) []shape {
 				if c.ClientHello == nil || !c.ClientHello.Truncated {
 					t.Fatalf("hello %+v", c.ClientHello)
 				}
+				// Original length = Ethernet header + IPv4 total length
+				// (RFC 791), as etl2pcapng infers it.
 				big := 0
 				for _, f := range frames {
+					want := 14 + (int(f.Data[16])<<8 | int(f.Data[17]))
+					if f.OrigLen != max(want, len(f.Data)) {
+						t.Errorf("frame of %d bytes: original length %d, IP header says %d", len(f.Data), f.OrigLen, want)
+					}
 					if f.OrigLen > len(f.Data) {
 						big++
 					}
 				}
 				if big == 0 {
-					t.Error("no frame got its original length from the IP header")
+					t.Error("no frame was cut")
 				}
 			},
 		},

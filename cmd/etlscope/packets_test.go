@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net/netip"
 	"os"
@@ -126,4 +127,29 @@ func rows(csv string) int {
 		}
 	}
 	return n
+}
+
+// TestRasUserNotShown: the RRAS user name of VPN packet events
+// (Ras-NdisWanPacketCapture 5001/5002) is personal data: not in the event
+// text, nor in the pcapng comments.
+func TestRasUserNotShown(t *testing.T) {
+	b := nettrace.New(etltest.Options{Build: 22631})
+	if err := b.TCPSession(nettrace.Session{Client: netip.MustParseAddrPort("10.0.0.5:50100"), Server: netip.MustParseAddrPort("52.97.1.2:443"),
+		End: nettrace.EndClientFIN, Capture: nettrace.CaptureRas}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := b.Bytes()
+	path := filepath.Join(t.TempDir(), "vpn.etl")
+	os.WriteFile(path, data, 0o644)
+	code, out, _ := runCLI(t, "events", path, "-o", "csv")
+	if code != 0 || strings.Contains(out, "alice") || !strings.Contains(out, "VPN packet sent") {
+		t.Errorf("events: exit %d\n%s", code, out)
+	}
+	pc := filepath.Join(t.TempDir(), "vpn.pcapng")
+	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+		t.Fatalf("pcap: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(pc); len(b) == 0 || bytes.Contains(b, []byte("alice")) || !bytes.Contains(b, []byte("RoutingDomainId=")) {
+		t.Errorf("pcapng comment: user name present or routing domain missing")
+	}
 }

@@ -210,8 +210,10 @@ var builtin = []*schema{
 
 	// Microsoft-Windows-Ras-NdisWanPacketCapture: packets inside a VPN
 	// tunnel, 5001 send / 5002 receive (field list as etl2pcapng reads it).
-	{provider: RasNdisWan, id: 5001, name: "SendPacket", message: "VPN packet sent (%3 bytes) routing domain %1 user %2", fields: parseFields(rasPacket)},
-	{provider: RasNdisWan, id: 5002, name: "ReceivePacket", message: "VPN packet received (%3 bytes) routing domain %1 user %2", fields: parseFields(rasPacket)},
+	// The RRAS user name is personal data: left out of the message, so it
+	// shows only when asked for (--fields RRASUserName).
+	{provider: RasNdisWan, id: 5001, name: "SendPacket", message: "VPN packet sent (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
+	{provider: RasNdisWan, id: 5002, name: "ReceivePacket", message: "VPN packet received (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
 }
 
 const (
