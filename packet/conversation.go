@@ -45,14 +45,16 @@ type OutcomeKind uint8
 
 // Outcomes, roughly from best to worst.
 const (
-	OutcomeOK          OutcomeKind = iota + 1 // ServerHello and no fatal alert
-	OutcomeAlert                              // a fatal alert ended the handshake
-	OutcomeReset                              // TCP reset after the ClientHello
-	OutcomeClosed                             // TCP FIN after the ClientHello, no ServerHello
-	OutcomeNoReply                            // ClientHello without any answer in the capture
-	OutcomeNoHandshake                        // TCP data but no ClientHello seen (capture started late, or not TLS)
-	OutcomeNotTLS                             // the payload is not TLS
-	OutcomeNoData                             // a TCP connection without payload
+	OutcomeOK           OutcomeKind = iota + 1 // ServerHello and no fatal alert
+	OutcomeAlert                               // a fatal alert ended the handshake
+	OutcomeReset                               // TCP reset after the ClientHello
+	OutcomeClosed                              // TCP FIN after the ClientHello, no ServerHello
+	OutcomeNoReply                             // ClientHello without any answer in the capture
+	OutcomeNoHandshake                         // TCP data but no ClientHello seen (capture started late, or not TLS)
+	OutcomeNotTLS                              // the payload is not TLS
+	OutcomeNoData                              // a TCP connection without payload
+	OutcomeMidStream                           // TLS records, but the handshake happened before the capture
+	OutcomeProxyRefused                        // the proxy answered the CONNECT with a non-2xx status
 )
 
 // Outcome says how a handshake ended and who ended it.
@@ -61,6 +63,7 @@ type Outcome struct {
 	By        Side // who sent the alert / reset / close
 	Alert     uint8
 	Encrypted bool // the alert was encrypted: its code is not readable
+	Status    int  // OutcomeProxyRefused: the proxy's HTTP status
 }
 
 // String renders the outcome as the conversations table shows it.
@@ -85,6 +88,10 @@ func (o Outcome) String() string {
 		return "not TLS"
 	case OutcomeNoData:
 		return "no data"
+	case OutcomeMidStream:
+		return "TLS, handshake not captured"
+	case OutcomeProxyRefused:
+		return fmt.Sprintf("proxy refused CONNECT (%d)", o.Status)
 	}
 	return "unknown"
 }
@@ -92,7 +99,7 @@ func (o Outcome) String() string {
 // Failed reports whether the outcome is a failed TLS handshake.
 func (o Outcome) Failed() bool {
 	switch o.Kind {
-	case OutcomeAlert, OutcomeReset, OutcomeClosed, OutcomeNoReply:
+	case OutcomeAlert, OutcomeReset, OutcomeClosed, OutcomeNoReply, OutcomeProxyRefused:
 		return true
 	}
 	return false
@@ -145,17 +152,86 @@ type Conversation struct {
 	FinAt          Stamp
 	Gaps           bool // data missing (truncated capture or lost segments)
 
-	ClientHello   *tlswire.ClientHello // its CipherSuites and Extensions are dropped once the handshake is decided
+	ClientHello   *tlswire.ClientHello // the first ClientHello; its CipherSuites and Extensions are dropped once the handshake is decided
 	OfferedSuites int                  // number of cipher suites the client offered
 	ClientHelloAt Stamp
-	ServerHello   *tlswire.ServerHello
+	ServerHello   *tlswire.ServerHello // the final ServerHello (never a HelloRetryRequest)
 	ServerHelloAt Stamp
 	Alerts        []AlertSeen
 	NotTLS        bool
 	AppData       [3]bool // application data seen from client / server
 
+	// HelloRetry is the server's HelloRetryRequest (TLS 1.3, RFC 8446
+	// §4.1.4; recognised by its fixed random, §4.1.3) when it sent one.
+	// ClientHelloRetry is then the client's second ClientHello, and
+	// ServerHello the final one. A HelloRetryRequest is a normal TLS 1.3
+	// step (the client's first key share did not suit the server), not a
+	// failure.
+	HelloRetry       *tlswire.ServerHello
+	ClientHelloRetry *tlswire.ClientHello
+
+	// MidStream: the byte streams carry TLS records but no hello: the
+	// capture started after the handshake (HandshakeCaptured is false).
+	// Versions, SNI and cipher are then unknown; RecordVersion is what the
+	// records tell. Encrypted alerts in such a stream are usually the
+	// close_notify of a finished connection, not a failure.
+	MidStream bool
+	// RecordVersion is the record-layer version (legacy_record_version)
+	// of the first TLS record each side sent ([Client], [Server]); for a
+	// MidStream connection the only version evidence. TLS 1.3 records
+	// say TLS 1.2 (0x0303) by design.
+	RecordVersion [3]tlswire.Version
+
+	// Proxy is set when the connection is an HTTP CONNECT tunnel through
+	// an explicit proxy (RFC 9110 §9.3.6): Server is then the proxy, and
+	// Proxy.Target the host:port the client asked for; the TLS fields
+	// describe the handshake inside the tunnel.
+	Proxy *Proxy
+
+	// KeepAlives counts TCP keep-alives (one garbage byte, or none, at
+	// sequence number next−1; RFC 9293 §3.8.4), ZeroWindowProbes the
+	// one-byte probes sent into a zero window (§3.8.6.1). Neither is
+	// stream data.
+	KeepAlives       int
+	ZeroWindowProbes int
+	// Drops counts this connection's packets that Windows dropped
+	// (PktMon event 170); DropReason and DropLocation are the first
+	// drop's PKTMON_DROP_REASON / PKTMON_DROP_LOCATION codes.
+	Drops        int
+	DropReason   uint32
+	DropLocation uint32
+	// Truncated: frames were cut by the capture's snap length; a hello
+	// may be partial (its Truncated field says so).
+	Truncated bool
+
 	half     [3]*halfStream
 	released bool // the handshake is decided: byte streams no longer followed
+}
+
+// Proxy describes an HTTP CONNECT tunnel (RFC 9110 §9.3.6).
+type Proxy struct {
+	Target string // request target of the CONNECT, "host:port"
+	Status int    // status code of the proxy's reply, 0 when not captured
+	Reason string // reason phrase of the reply
+}
+
+// HandshakeCaptured reports whether a ClientHello or ServerHello of the
+// connection was captured (false for MidStream connections and
+// connections without TLS).
+func (c *Conversation) HandshakeCaptured() bool {
+	return c.ClientHello != nil || c.ServerHello != nil || c.HelloRetry != nil
+}
+
+// EncryptedAlert returns the sender of the first encrypted alert record
+// (an alert sent after encryption started: its level and code are not
+// readable), or SideNone.
+func (c *Conversation) EncryptedAlert() Side {
+	for _, a := range c.Alerts {
+		if a.Alert.Encrypted {
+			return a.From
+		}
+	}
+	return SideNone
 }
 
 // Key returns the connection's client → server text, e.g.
@@ -164,7 +240,13 @@ func (c *Conversation) Key() string { return c.Client.String() + " → " + c.Ser
 
 // Outcome classifies the handshake.
 func (c *Conversation) Outcome() Outcome {
+	if p := c.Proxy; p != nil && p.Status != 0 && (p.Status < 200 || p.Status > 299) {
+		return Outcome{Kind: OutcomeProxyRefused, By: Server, Status: p.Status}
+	}
 	for _, a := range c.Alerts {
+		if a.Alert.Encrypted && c.MidStream {
+			continue // most likely close_notify of a connection set up before the capture
+		}
 		if a.Alert.Level == 2 || (a.Alert.Encrypted && !c.handshakeDone()) {
 			return Outcome{Kind: OutcomeAlert, By: a.From, Alert: a.Alert.Description, Encrypted: a.Alert.Encrypted}
 		}
@@ -175,7 +257,7 @@ func (c *Conversation) Outcome() Outcome {
 	switch {
 	case c.ServerHello != nil:
 		return Outcome{Kind: OutcomeOK}
-	case c.ClientHello != nil:
+	case c.ClientHello != nil || c.HelloRetry != nil:
 		if c.ResetBy != SideNone {
 			return Outcome{Kind: OutcomeReset, By: c.ResetBy}
 		}
@@ -183,6 +265,8 @@ func (c *Conversation) Outcome() Outcome {
 			return Outcome{Kind: OutcomeClosed, By: c.FinBy}
 		}
 		return Outcome{Kind: OutcomeNoReply}
+	case c.MidStream:
+		return Outcome{Kind: OutcomeMidStream}
 	case c.NotTLS:
 		return Outcome{Kind: OutcomeNotTLS}
 	case c.Bytes[Client]+c.Bytes[Server] > 0:
@@ -198,6 +282,8 @@ func (c *Conversation) handshakeDone() bool {
 }
 
 // NegotiatedVersion returns the version the server selected, or 0.
+// For a ServerHello cut by the capture before its extensions it is the
+// legacy version (see ServerHello.VersionKnown).
 func (c *Conversation) NegotiatedVersion() tlswire.Version {
 	if c.ServerHello == nil || c.ServerHello.HelloRetryRequest {
 		return 0
@@ -234,11 +320,36 @@ type Tracker struct {
 	list     []*Conversation
 	dropped  int
 	segments int
+	stats    FrameStats
+	seen     map[pktID]struct{} // PktMon packets already fed (component copies)
+	seenRing []pktID
+	seenNext int
 }
+
+// FrameStats counts what the tracker made of the frames it was given.
+// Frames = TCP + NotTCP + Undecodable.
+type FrameStats struct {
+	Frames      int // frames given to the tracker
+	TCP         int // TCP segments (including copies and drops)
+	NotTCP      int // valid frames without TCP: UDP, ARP, 802.11 management and null frames, IP fragments, …
+	Undecodable int // frames whose headers could not be read: damaged, cut inside a header, unknown link type, still encrypted 802.11
+	Copies      int // PktMon copies of a packet already seen at another component (not fed twice)
+	Drops       int // packets Windows dropped (PktMon event 170)
+}
+
+// pktID identifies one packet across PktMon's component copies.
+type pktID struct {
+	group  uint64
+	number uint16
+}
+
+// maxSeen bounds the PktMon copy table: copies of one packet are logged
+// within microseconds of each other.
+const maxSeen = 8192
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{dec: newDecoder(), conns: map[connKey]*Conversation{}, owners: map[connKey]uint32{}}
+	return &Tracker{dec: newDecoder(), conns: map[connKey]*Conversation{}, owners: map[connKey]uint32{}, seen: map[pktID]struct{}{}}
 }
 
 // maxOwners bounds the process table.
@@ -260,13 +371,51 @@ func (t *Tracker) Dropped() int { return t.dropped }
 // Segments returns how many TCP segments were seen.
 func (t *Tracker) Segments() int { return t.segments }
 
-// Add feeds one frame. Frames that are not TCP are ignored.
+// Stats returns the frame counts so far.
+func (t *Tracker) Stats() FrameStats { return t.stats }
+
+// firstCopy reports whether f is the first copy of its PktMon packet
+// (PktGroupId and PktNumber are shared by the copies each component logs).
+func (t *Tracker) firstCopy(f *Frame) bool {
+	if f.Source != SourcePktMon || f.PktGroupID == 0 {
+		return true
+	}
+	id := pktID{f.PktGroupID, f.PktNumber}
+	if _, ok := t.seen[id]; ok {
+		return false
+	}
+	if len(t.seenRing) < maxSeen {
+		t.seenRing = append(t.seenRing, id)
+	} else {
+		delete(t.seen, t.seenRing[t.seenNext])
+		t.seenRing[t.seenNext] = id
+		t.seenNext = (t.seenNext + 1) % maxSeen
+	}
+	t.seen[id] = struct{}{}
+	return true
+}
+
+// Add feeds one frame. Frames that are not TCP are counted (Stats) and
+// never become connections; PktMon component copies and drop events are
+// counted on their connection but not fed to it twice.
 func (t *Tracker) Add(f *Frame) {
-	s, ok := t.dec.segment(f)
-	if !ok {
+	t.stats.Frames++
+	if f.Drop {
+		t.stats.Drops++
+	}
+	s, class := t.dec.segment(f)
+	switch class {
+	case classNotTCP:
+		t.stats.NotTCP++
+		return
+	case classTCP:
+	default:
+		t.stats.Undecodable++
 		return
 	}
+	t.stats.TCP++
 	t.segments++
+	first := f.Drop || t.firstCopy(f)
 	k := keyOf(s.Src.Addr(), s.Dst.Addr(), s.Src.Port(), s.Dst.Port())
 	c := t.conns[k]
 	// A SYN on a finished connection starts a new one (port reuse).
@@ -293,6 +442,18 @@ func (t *Tracker) Add(f *Frame) {
 		t.conns[k] = c
 		t.list = append(t.list, c)
 	}
+	switch {
+	case f.Drop:
+		if c.Drops == 0 {
+			c.DropReason, c.DropLocation = f.DropReason, f.DropLocation
+		}
+		c.Drops++
+		return
+	case !first:
+		t.stats.Copies++
+		c.Duplicates++
+		return
+	}
 	c.add(&s)
 }
 
@@ -302,6 +463,17 @@ func (t *Tracker) Conversations() []*Conversation {
 	for _, c := range t.list {
 		if pid, ok := t.owners[keyOf(c.Client.Addr().Unmap(), c.Server.Addr().Unmap(), c.Client.Port(), c.Server.Port())]; ok {
 			c.PID, c.PIDKnown = pid, true
+		}
+	}
+	for _, c := range t.list {
+		for side, h := range c.half {
+			if h != nil && h.held != nil {
+				// A lone byte before any data, never followed: a
+				// keep-alive (RFC 9293 §3.8.4).
+				h.held = nil
+				c.KeepAlives++
+				c.Bytes[side]--
+			}
 		}
 	}
 	out := append([]*Conversation(nil), t.list...)
@@ -325,11 +497,16 @@ type halfStream struct {
 	tls     *tlswire.Stream
 	stopped bool
 	last    lastSeg
+	held    *pendingSeg // a first 1-byte segment: a keep-alive unless data continues from it
+	window  uint16      // last window this side advertised
+	winSeen bool
+	http    *httpHead // HTTP CONNECT request or reply being read
 }
 
 type pendingSeg struct {
-	seq  uint32
-	data []byte
+	seq     uint32
+	data    []byte
+	missing int
 }
 
 // lastSeg remembers the previous segment to recognise a copy of it seen
@@ -395,6 +572,9 @@ func (c *Conversation) add(s *Segment) {
 	if f.Truncated {
 		c.Gaps = true
 	}
+	if s.Missing > 0 {
+		c.Truncated, c.Gaps = true, true
+	}
 	if s.SYN {
 		c.SYN = true
 		h.started, h.next = true, s.Seq+1
@@ -403,9 +583,17 @@ func (c *Conversation) add(s *Segment) {
 		c.ResetBy, c.ResetAt = side, StampOf(f.Time)
 		c.release()
 	}
-	if len(s.Payload) > 0 {
-		c.Bytes[side] += len(s.Payload)
-		c.reassemble(side, h, s.Seq, s.Payload, f.Time)
+	if len(s.Payload) == 1 && h.started && s.Seq == h.next {
+		if o := c.half[side.other()]; o != nil && o.winSeen && o.window == 0 {
+			c.ZeroWindowProbes++ // real data, sent into a zero window (RFC 9293 §3.8.6.1)
+		}
+	}
+	h.window, h.winSeen = s.Window, true
+	if len(s.Payload) > 0 || s.Missing > 0 {
+		c.Bytes[side] += len(s.Payload) + s.Missing
+		if !c.released {
+			c.reassemble(side, h, s.Seq, s.Payload, s.Missing, f.Time)
+		}
 	}
 	if s.FIN && c.FinBy == SideNone {
 		c.FinBy, c.FinAt = side, StampOf(f.Time)
@@ -413,25 +601,65 @@ func (c *Conversation) add(s *Segment) {
 }
 
 // reassemble feeds in-order bytes of one direction to its TLS parser.
-func (c *Conversation) reassemble(side Side, h *halfStream, seq uint32, data []byte, at time.Time) {
+// missing bytes follow data on the wire but were cut by the capture.
+func (c *Conversation) reassemble(side Side, h *halfStream, seq uint32, data []byte, missing int, at time.Time) {
 	if h.stopped {
 		return
 	}
 	if !h.started {
+		// No SYN: the capture joined the connection. A first segment of
+		// one byte may be a keep-alive (seq = next−1, RFC 9293 §3.8.4):
+		// hold it until the next data shows where the stream goes on.
+		if h.held == nil && len(data) == 1 && missing == 0 {
+			h.held = &pendingSeg{seq: seq, data: append([]byte(nil), data...)}
+			return
+		}
+		if held := h.held; held != nil {
+			switch {
+			case len(data) == 1 && seq == held.seq: // the keep-alive repeated
+				c.KeepAlives++
+				c.Bytes[side]--
+				return
+			case seq == held.seq+1: // data continues after it: it was a keep-alive
+				c.KeepAlives++
+				c.Bytes[side]--
+				h.held = nil
+			case seq == held.seq: // data resent from the same point
+				h.held = nil
+			default:
+				h.held = nil
+				h.started, h.next = true, held.seq
+				h.tls.SetUnanchored()
+				c.reassemble(side, h, held.seq, held.data, 0, at)
+				c.reassemble(side, h, seq, data, missing, at)
+				return
+			}
+		}
 		h.started, h.next = true, seq
+		if h.tls != nil {
+			h.tls.SetUnanchored()
+		}
 	}
 	diff := int32(seq - h.next)
+	if len(data) <= 1 && missing == 0 && diff == -1 {
+		// Keep-alive on a followed stream: one byte (Windows) or none at
+		// next−1.
+		c.KeepAlives++
+		c.Bytes[side] -= len(data)
+		return
+	}
 	switch {
 	case diff > 0: // a gap: keep for later
 		if len(h.ooo) >= maxOutOfOrder {
 			// Give up waiting: skip the hole.
 			c.Gaps = true
 			h.ooo = h.ooo[:0]
-			h.next = seq
+			c.skip(side, h, int(diff), at)
 			c.feed(side, h, data, at)
+			c.skip(side, h, missing, at)
 			return
 		}
-		h.ooo = append(h.ooo, pendingSeg{seq: seq, data: append([]byte(nil), data...)})
+		h.ooo = append(h.ooo, pendingSeg{seq: seq, data: append([]byte(nil), data...), missing: missing})
 		return
 	case diff < 0: // retransmission or overlap
 		skip := int(-diff)
@@ -441,6 +669,7 @@ func (c *Conversation) reassemble(side Side, h *halfStream, seq uint32, data []b
 		data = data[skip:]
 	}
 	c.feed(side, h, data, at)
+	c.skip(side, h, missing, at)
 	// Drain buffered segments that now fit.
 	for progress := true; progress && len(h.ooo) > 0; {
 		progress = false
@@ -454,40 +683,99 @@ func (c *Conversation) reassemble(side Side, h *halfStream, seq uint32, data []b
 			i--
 			if skip := int(-d); skip < len(p.data) {
 				c.feed(side, h, p.data[skip:], at)
+				c.skip(side, h, p.missing, at)
 			}
 			progress = true
 		}
 	}
 }
 
+// skip accounts for n stream bytes the capture does not have.
+func (c *Conversation) skip(side Side, h *halfStream, n int, at time.Time) {
+	if n <= 0 {
+		return
+	}
+	h.next += uint32(n)
+	c.Gaps = true
+	if h.stopped || h.tls == nil || h.http != nil && !h.http.done {
+		return
+	}
+	h.fed += n
+	c.messages(side, h.tls.Skip(n), at)
+}
+
 func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time) {
 	h.next += uint32(len(data))
-	if h.stopped || h.tls == nil {
+	if h.stopped || h.tls == nil || len(data) == 0 {
 		return
 	}
 	if h.fed >= maxStreamBytes {
 		h.stopped = true
 		return
 	}
+	first := h.fed == 0
 	h.fed += len(data)
-	for _, m := range h.tls.Write(data) {
+	if first && h.http == nil && startsHTTP(c, side, data) {
+		h.http = &httpHead{}
+	}
+	if h.http != nil && !h.http.done {
+		var rest []byte
+		side, rest = c.readHTTP(side, h, data)
+		if c.released || h.http == nil || !h.http.done || len(rest) == 0 {
+			return
+		}
+		data = rest
+	}
+	c.messages(side, h.tls.Write(data), at)
+}
+
+// messages applies what the TLS parser of one side found.
+func (c *Conversation) messages(side Side, msgs []tlswire.Message, at time.Time) {
+	for _, m := range msgs {
+		if m.Record != 0 && c.RecordVersion[side] == 0 && m.Record != tlswire.SSL20 {
+			c.RecordVersion[side] = m.Record
+		}
 		switch m.Kind {
+		case tlswire.SyncMsg:
+			c.MidStream = !c.HandshakeCaptured()
 		case tlswire.ClientHelloMsg:
-			if c.ClientHello == nil && m.ClientHello != nil {
+			if m.ClientHello == nil {
+				break
+			}
+			switch {
+			case c.ClientHello == nil:
 				c.ClientHello, c.ClientHelloAt = m.ClientHello, StampOf(at)
 				if side == Server {
 					c.swap()
 					side = Client
 				}
 				c.ClientKnown = true
+				c.MidStream = false
+			case c.HelloRetry != nil && c.ClientHelloRetry == nil:
+				c.ClientHelloRetry = m.ClientHello
 			}
 		case tlswire.ServerHelloMsg:
-			if m.ServerHello != nil && (c.ServerHello == nil || c.ServerHello.HelloRetryRequest) {
-				c.ServerHello, c.ServerHelloAt = m.ServerHello, StampOf(at)
-				if m.ServerHello.SelectedVersion >= tlswire.Version(0x0304) && !m.ServerHello.HelloRetryRequest {
+			sh := m.ServerHello
+			if sh == nil {
+				break
+			}
+			c.MidStream = false
+			if sh.HelloRetryRequest {
+				if c.HelloRetry == nil {
+					c.HelloRetry = sh
+				}
+				break
+			}
+			if c.ServerHello == nil {
+				c.ServerHello, c.ServerHelloAt = sh, StampOf(at)
+				if side == Client && c.ClientHello == nil {
+					c.swap()
+					side = Server
+				}
+				if sh.VersionKnown() {
 					for _, hs := range c.half {
 						if hs != nil && hs.tls != nil {
-							hs.tls.SetEncrypted()
+							hs.tls.Negotiated(sh.SelectedVersion)
 						}
 					}
 				}
@@ -500,13 +788,15 @@ func (c *Conversation) feed(side Side, h *halfStream, data []byte, at time.Time)
 			c.AppData[side] = true
 		case tlswire.NotTLS:
 			c.NotTLS = true
-			h.stopped = true
+			if h := c.half[side]; h != nil {
+				h.stopped = true
+			}
 		}
 	}
 	// Once the handshake is decided, nothing more is needed from this
 	// connection's byte streams: free them (memory stays flat on big
 	// captures).
-	if c.NotTLS || (c.AppData[Client] && c.AppData[Server]) || (len(c.Alerts) > 0 && c.ServerHello == nil) {
+	if c.NotTLS || (c.AppData[Client] && c.AppData[Server]) || (len(c.Alerts) > 0 && c.ServerHello == nil && !c.MidStream) {
 		c.release()
 	}
 }
@@ -536,6 +826,7 @@ func (c *Conversation) swap() {
 	c.half[Client], c.half[Server] = c.half[Server], c.half[Client]
 	c.Bytes[Client], c.Bytes[Server] = c.Bytes[Server], c.Bytes[Client]
 	c.AppData[Client], c.AppData[Server] = c.AppData[Server], c.AppData[Client]
+	c.RecordVersion[Client], c.RecordVersion[Server] = c.RecordVersion[Server], c.RecordVersion[Client]
 	c.ResetBy, c.FinBy = c.ResetBy.other(), c.FinBy.other()
 	for i := range c.Alerts {
 		c.Alerts[i].From = c.Alerts[i].From.other()

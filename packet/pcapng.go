@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -12,7 +13,10 @@ import (
 
 // PcapWriter writes frames as pcapng, etl2pcapng style: one interface per
 // (source, adapter, link type), nanosecond timestamps, the direction in the
-// packet flags and a comment with the process id of the capturing event.
+// packet flags, the original length (from the IP header for frames the
+// capture cut) and a comment with the process id of the capturing event.
+// Every frame is written, PktMon drops and component copies included: one
+// pcapng packet per packet event.
 type PcapWriter struct {
 	w       io.Writer
 	ng      *pcapgo.NgWriter
@@ -72,8 +76,29 @@ func describeInterface(f *Frame) string {
 		return "NDIS LowerIfIndex " + strconv.FormatUint(uint64(f.Interface), 10) + ", MiniportIfIndex " + strconv.FormatUint(uint64(f.Miniport), 10)
 	case SourcePktMon:
 		return "PktMon component " + strconv.FormatUint(uint64(f.Interface), 10)
+	case SourceRas:
+		return "VPN (Ras-NdisWan) routing domain " + f.RoutingDomain
 	}
 	return ""
+}
+
+// comment is the packet comment: the event's process and thread (as
+// etl2pcapng writes them), PktMon's packet identity, and for a drop its
+// reason and location codes. The RRAS user name of VPN packets is left
+// out (personal data; `events` shows it when asked).
+func comment(f *Frame) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "PID=%d TID=%d", f.PID, f.TID)
+	switch f.Source {
+	case SourcePktMon:
+		fmt.Fprintf(&b, " PktGroupId=%d PktNumber=%d Appearance=%d Component=%d Edge=%d Type=%d", f.PktGroupID, f.PktNumber, f.Appearance, f.Interface, f.Edge, f.PktMonType)
+		if f.Drop {
+			fmt.Fprintf(&b, " Drop: DropReason=%#x DropLocation=%#x", f.DropReason, f.DropLocation)
+		}
+	case SourceRas:
+		fmt.Fprintf(&b, " RoutingDomainId=%s", f.RoutingDomain)
+	}
+	return b.String()
 }
 
 // Write appends one frame.
@@ -93,9 +118,21 @@ func (p *PcapWriter) Write(f *Frame) error {
 	case DirReceived:
 		flags.Direction = pcapgo.NgEpbFlagDirectionInbound
 	}
+	if f.FCS {
+		flags.FCSLen = pcapgo.NewNgEpbFlagFCSLength(4)
+	}
 	opts := pcapgo.NgPacketOptions{
 		Flags:    flags,
-		Comments: []string{"PID=" + strconv.FormatUint(uint64(f.PID), 10)},
+		Comments: []string{comment(f)},
+	}
+	if f.Source == SourcePktMon && f.PktGroupID != 0 {
+		id := f.PktGroupID
+		opts.PacketID = &id // epb_packetid, as etl2pcapng writes it
+	}
+	if f.Drop {
+		// epb_verdict: etl2pcapng's choice, type Linux eBPF XDP with
+		// value XDP_DROP (1), the closest pcapng has to "dropped".
+		opts.Verdicts = []pcapgo.NgEpbVerdict{{Type: pcapgo.NgEpbVerdictTypeLinuxeBPFXDP, Data: []byte{1, 0, 0, 0, 0, 0, 0, 0}}}
 	}
 	if err := p.ng.WritePacketWithOptions(ci, f.Data, opts); err != nil {
 		return fmt.Errorf("pcapng: write packet: %w", err)

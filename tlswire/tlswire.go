@@ -85,6 +85,16 @@ type ClientHello struct {
 	Extensions        []uint16
 	SSLv2             bool // SSLv2-compatible hello
 	SessionIDLen      int
+	// Truncated: the capture cut the hello (snap length); the fields are
+	// those that were complete, and a version list that was not reached
+	// is unknown (see VersionsKnown).
+	Truncated bool
+}
+
+// VersionsKnown reports whether the offered versions are known: the hello
+// is complete, or its supported_versions extension was captured whole.
+func (h *ClientHello) VersionsKnown() bool {
+	return !h.Truncated || len(h.SupportedVersions) > 0
 }
 
 // MaxVersion returns the highest version the client offers.
@@ -123,7 +133,15 @@ type ServerHello struct {
 	CipherSuite       uint16
 	HelloRetryRequest bool
 	DowngradeSentinel string // "", "TLS1.2" or "TLS1.1-or-below"
+	// Truncated: the capture cut the hello; SelectedVersion is the legacy
+	// version when the extensions were not reached, CipherSuite is 0 when
+	// it was not reached.
+	Truncated bool
 }
+
+// VersionKnown reports whether SelectedVersion is certain: the hello is
+// complete, or it was cut after its supported_versions extension.
+func (h *ServerHello) VersionKnown() bool { return !h.Truncated || h.SelectedVersion >= TLS13 }
 
 // Alert is one alert record.
 type Alert struct {
@@ -179,80 +197,136 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 		return nil, err
 	}
 	h := &ClientHello{}
+	if err := h.parse(&body, false); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ParsePartialClientHello parses the captured start of a ClientHello
+// message (type byte, 3-byte length, then as much of the body as the
+// capture kept): every field that is complete, Truncated set. It never
+// fails; a hello cut before its version has only Truncated set.
+func ParsePartialClientHello(msg []byte) *ClientHello {
+	h := &ClientHello{Truncated: true}
+	s := cryptobyte.String(msg)
+	var typ uint8
+	if !s.ReadUint8(&typ) || typ != hsClientHello || !s.Skip(3) {
+		return h
+	}
+	_ = h.parse(&s, true)
+	return h
+}
+
+// parse reads a ClientHello body. With partial, a body that ends early
+// leaves the fields read so far and returns nil.
+func (h *ClientHello) parse(body *cryptobyte.String, partial bool) error {
+	short := func() error {
+		if partial {
+			return nil
+		}
+		return errShort
+	}
 	var ver uint16
 	var sid, suites cryptobyte.String
 	var comp cryptobyte.String
-	if !body.ReadUint16(&ver) || !body.Skip(32) || !body.ReadUint8LengthPrefixed(&sid) ||
-		!body.ReadUint16LengthPrefixed(&suites) || !body.ReadUint8LengthPrefixed(&comp) {
-		return nil, errShort
+	if !body.ReadUint16(&ver) {
+		return short()
 	}
 	h.LegacyVersion = Version(ver)
+	if !body.Skip(32) || !body.ReadUint8LengthPrefixed(&sid) {
+		return short()
+	}
 	h.SessionIDLen = len(sid)
+	if !body.ReadUint16LengthPrefixed(&suites) {
+		return short()
+	}
 	for !suites.Empty() {
 		var cs uint16
 		if !suites.ReadUint16(&cs) {
-			return nil, errors.New("tlswire: odd cipher suite list")
+			return errors.New("tlswire: odd cipher suite list")
 		}
 		if !IsGREASE(cs) {
 			h.CipherSuites = append(h.CipherSuites, cs)
 		}
 	}
-	err = eachExtension(&body, func(typ uint16, data cryptobyte.String) error {
-		if IsGREASE(typ) {
+	if !body.ReadUint8LengthPrefixed(&comp) {
+		return short()
+	}
+	if partial {
+		if body.Empty() {
 			return nil
 		}
-		h.Extensions = append(h.Extensions, typ)
-		switch typ {
-		case extServerName:
-			var list cryptobyte.String
-			if !data.ReadUint16LengthPrefixed(&list) {
-				return errors.New("tlswire: malformed server_name")
+		var n uint16
+		if !body.ReadUint16(&n) {
+			return nil
+		}
+		// Complete extensions only.
+		for {
+			var typ uint16
+			var data cryptobyte.String
+			if !body.ReadUint16(&typ) || !body.ReadUint16LengthPrefixed(&data) {
+				return nil
 			}
-			for !list.Empty() {
-				var nt uint8
-				var name cryptobyte.String
-				if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
-					return errors.New("tlswire: malformed server_name")
-				}
-				if nt == 0 && h.SNI == "" {
-					h.SNI = string(name)
-				}
-			}
-		case extSupportedVersions:
-			var list cryptobyte.String
-			if !data.ReadUint8LengthPrefixed(&list) {
-				return errors.New("tlswire: malformed supported_versions")
-			}
-			for !list.Empty() {
-				var v uint16
-				if !list.ReadUint16(&v) {
-					return errors.New("tlswire: malformed supported_versions")
-				}
-				if !IsGREASE(v) {
-					h.SupportedVersions = append(h.SupportedVersions, Version(v))
-				}
-			}
-		case extALPN:
-			var list cryptobyte.String
-			if !data.ReadUint16LengthPrefixed(&list) {
-				return errors.New("tlswire: malformed ALPN")
-			}
-			for !list.Empty() {
-				var p cryptobyte.String
-				if !list.ReadUint8LengthPrefixed(&p) {
-					return errors.New("tlswire: malformed ALPN")
-				}
-				if len(h.ALPN) < 16 {
-					h.ALPN = append(h.ALPN, string(p))
-				}
+			if err := h.extension(typ, data); err != nil {
+				return nil
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return h, nil
+	return eachExtension(body, h.extension)
+}
+
+func (h *ClientHello) extension(typ uint16, data cryptobyte.String) error {
+	if IsGREASE(typ) {
+		return nil
+	}
+	h.Extensions = append(h.Extensions, typ)
+	switch typ {
+	case extServerName:
+		var list cryptobyte.String
+		if !data.ReadUint16LengthPrefixed(&list) {
+			return errors.New("tlswire: malformed server_name")
+		}
+		for !list.Empty() {
+			var nt uint8
+			var name cryptobyte.String
+			if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
+				return errors.New("tlswire: malformed server_name")
+			}
+			if nt == 0 && h.SNI == "" {
+				h.SNI = string(name)
+			}
+		}
+	case extSupportedVersions:
+		var list cryptobyte.String
+		if !data.ReadUint8LengthPrefixed(&list) {
+			return errors.New("tlswire: malformed supported_versions")
+		}
+		for !list.Empty() {
+			var v uint16
+			if !list.ReadUint16(&v) {
+				return errors.New("tlswire: malformed supported_versions")
+			}
+			if !IsGREASE(v) {
+				h.SupportedVersions = append(h.SupportedVersions, Version(v))
+			}
+		}
+	case extALPN:
+		var list cryptobyte.String
+		if !data.ReadUint16LengthPrefixed(&list) {
+			return errors.New("tlswire: malformed ALPN")
+		}
+		for !list.Empty() {
+			var p cryptobyte.String
+			if !list.ReadUint8LengthPrefixed(&p) {
+				return errors.New("tlswire: malformed ALPN")
+			}
+			if len(h.ALPN) < 16 {
+				h.ALPN = append(h.ALPN, string(p))
+			}
+		}
+	}
+	return nil
 }
 
 // helloRetryRandom is SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
@@ -273,16 +347,45 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 	if err != nil {
 		return nil, err
 	}
+	h := &ServerHello{}
+	if err := h.parse(&body, false); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ParsePartialServerHello parses the captured start of a ServerHello
+// message: the fields that are complete, Truncated set.
+func ParsePartialServerHello(msg []byte) *ServerHello {
+	h := &ServerHello{Truncated: true}
+	s := cryptobyte.String(msg)
+	var typ uint8
+	if !s.ReadUint8(&typ) || typ != hsServerHello || !s.Skip(3) {
+		return h
+	}
+	_ = h.parse(&s, true)
+	return h
+}
+
+func (h *ServerHello) parse(body *cryptobyte.String, partial bool) error {
+	short := func() error {
+		if partial {
+			return nil
+		}
+		return errShort
+	}
 	var ver uint16
 	var random []byte
 	var sid cryptobyte.String
 	var suite uint16
 	var comp uint8
-	if !body.ReadUint16(&ver) || !body.ReadBytes(&random, 32) || !body.ReadUint8LengthPrefixed(&sid) ||
-		!body.ReadUint16(&suite) || !body.ReadUint8(&comp) {
-		return nil, errShort
+	if !body.ReadUint16(&ver) {
+		return short()
 	}
-	h := &ServerHello{LegacyVersion: Version(ver), SelectedVersion: Version(ver), CipherSuite: suite}
+	h.LegacyVersion, h.SelectedVersion = Version(ver), Version(ver)
+	if !body.ReadBytes(&random, 32) {
+		return short()
+	}
 	h.HelloRetryRequest = [32]byte(random) == helloRetryRandom
 	switch [8]byte(random[24:]) {
 	case downgradeTLS12:
@@ -290,7 +393,14 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 	case downgradeTLS11:
 		h.DowngradeSentinel = "TLS1.1-or-below"
 	}
-	err = eachExtension(&body, func(typ uint16, data cryptobyte.String) error {
+	if !body.ReadUint8LengthPrefixed(&sid) || !body.ReadUint16(&suite) {
+		return short()
+	}
+	h.CipherSuite = suite
+	if !body.ReadUint8(&comp) {
+		return short()
+	}
+	ext := func(typ uint16, data cryptobyte.String) error {
 		if typ == extSupportedVersions {
 			var v uint16
 			if !data.ReadUint16(&v) {
@@ -299,11 +409,21 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 			h.SelectedVersion = Version(v)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return h, nil
+	if partial {
+		var n uint16
+		if body.Empty() || !body.ReadUint16(&n) {
+			return nil
+		}
+		for {
+			var typ uint16
+			var data cryptobyte.String
+			if !body.ReadUint16(&typ) || !body.ReadUint16LengthPrefixed(&data) || ext(typ, data) != nil {
+				return nil
+			}
+		}
+	}
+	return eachExtension(body, ext)
 }
 
 // ParseSSLv2ClientHello parses an SSLv2-compatible ClientHello record

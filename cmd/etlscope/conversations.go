@@ -34,9 +34,16 @@ reassembles TCP and parses the TLS handshake of every connection: endpoints, SNI
 the client's highest and offered versions, the version and cipher the server
 selected, and the outcome (ok, alert NN by client|server, reset, no reply).
 
+A connection through an explicit proxy (HTTP CONNECT) shows the proxy and the
+requested host; the TLS handshake inside the tunnel is parsed as usual. When a fact is
+partial the row says so: "≥ TLS 1.2 (hello truncated)" for a hello cut by the
+capture's snap length, "TLS, handshake not captured" for a connection that was
+already set up when the capture started. Frames that are not TCP or cannot be
+decoded are counted in a note on stderr, never shown as connections.
+
 --filter takes the same language as events, over the fields tls.version, tls.client_max,
-tls.offered, tls.sni, tls.alert, tls.cipher, tcp.srcport, tcp.dstport, ip.src, ip.dst,
-pid and outcome.`,
+tls.offered, tls.sni, tls.alert, tls.cipher, tls.record_version, proxy.target,
+tcp.srcport, tcp.dstport, ip.src, ip.dst, pid and outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConversations(cmd.Context(), o, args[0], s)
@@ -51,15 +58,45 @@ pid and outcome.`,
 // readConversations returns the TCP conversations of t, the scan result
 // and the number of frames seen.
 func readConversations(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, int, error) {
+	convs, res, st, err := readConversationStats(ctx, s, t)
+	return convs, res, st.Frames, err
+}
+
+// readConversationStats is readConversations with the tracker's frame
+// counts.
+func readConversationStats(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, packet.FrameStats, error) {
 	tr := packet.NewTracker()
-	res, frames, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
+	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
 	if err != nil {
-		return nil, res, frames, err
+		return nil, res, tr.Stats(), err
 	}
 	if n := tr.Dropped(); n > 0 {
 		fmt.Fprintf(s.Err, "warning: %s: %d connections beyond the tracker's limit were ignored\n", t.Name, n)
 	}
-	return tr.Conversations(), res, frames, nil
+	return tr.Conversations(), res, tr.Stats(), nil
+}
+
+// frameNote summarises what became of the frames: how many were not TCP,
+// could not be decoded (never shown as connections), were PktMon copies
+// of one packet, or were dropped by Windows. "" when all were TCP.
+func frameNote(st packet.FrameStats) string {
+	if st.Frames == 0 || (st.NotTCP == 0 && st.Undecodable == 0 && st.Copies == 0 && st.Drops == 0) {
+		return ""
+	}
+	parts := []string{fmt.Sprintf("%d frames: %d TCP", st.Frames, st.TCP)}
+	if st.NotTCP > 0 {
+		parts = append(parts, fmt.Sprintf("%d not TCP", st.NotTCP))
+	}
+	if st.Undecodable > 0 {
+		parts = append(parts, fmt.Sprintf("%d undecodable (damaged, cut inside a header, encrypted 802.11 or unknown link type; not shown as connections)", st.Undecodable))
+	}
+	if st.Copies > 0 {
+		parts = append(parts, fmt.Sprintf("%d PktMon copies of packets already seen at another component (counted once)", st.Copies))
+	}
+	if st.Drops > 0 {
+		parts = append(parts, fmt.Sprintf("%d dropped by Windows (PktMon drop events)", st.Drops))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func runConversations(ctx context.Context, o *conversationsOptions, path string, s *streams) error {
@@ -73,12 +110,15 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 	}
 	defer t.Close()
 	defer startProgress(s, t.File, false)()
-	convs, res, frames, err := readConversations(ctx, s, t)
+	convs, res, st, err := readConversationStats(ctx, s, t)
 	if err != nil {
 		return badInput(err)
 	}
-	if frames == 0 {
+	if st.Frames == 0 {
 		fmt.Fprintln(s.Err, "note: no packets in this trace (capture with `netsh trace start ... capture=yes`); nothing to show")
+	}
+	if n := frameNote(st); n != "" {
+		fmt.Fprintln(s.Err, "note:", n)
 	}
 	var red *redact.Redactor
 	if o.redact {
@@ -101,30 +141,102 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 	if c.ClientHello != nil {
 		sni = c.ClientHello.SNI
 	}
+	target := ""
+	if c.Proxy != nil {
+		target = c.Proxy.Target
+	}
 	if red != nil {
 		client, server, sni = red.AddrPort(c.Client), red.AddrPort(c.Server), red.Host(sni)
+		if target != "" {
+			host, port, ok := strings.Cut(target, ":")
+			target = red.Host(host)
+			if ok {
+				target += ":" + port
+			}
+		}
+	}
+	if c.Proxy != nil {
+		// RFC 9110 §9.3.6: the client asked the proxy for a tunnel.
+		server = "proxy " + server + " → CONNECT " + target
 	}
 	pid := ""
 	if c.PIDKnown {
 		pid = strconv.FormatUint(uint64(c.PID), 10)
 	}
-	var clientMax, offered, selected, cipher string
-	if ch := c.ClientHello; ch != nil {
-		clientMax = ch.MaxVersion().String()
-		offered = versionList(ch.Offered())
-	}
+	clientMax, offered := helloVersions(c.ClientHello)
+	var selected, cipher string
 	if sh := c.ServerHello; sh != nil {
 		selected = c.NegotiatedVersion().String()
-		if sh.HelloRetryRequest {
-			selected = "HelloRetryRequest"
+		if !sh.VersionKnown() {
+			// Cut before its extensions: a TLS 1.3 ServerHello also
+			// says TLS 1.2 in its legacy field.
+			selected = "≥ " + selected + " (hello truncated)"
 		}
-		cipher = tlswire.CipherSuiteName(sh.CipherSuite)
+		if sh.CipherSuite != 0 {
+			cipher = tlswire.CipherSuiteName(sh.CipherSuite)
+		}
+	}
+	if c.HelloRetry != nil {
+		if c.ServerHello == nil {
+			selected = "HelloRetryRequest, no final ServerHello"
+		} else {
+			selected += " (after HelloRetryRequest)"
+		}
 	}
 	outcome := c.Outcome().String()
-	if c.Gaps {
-		outcome += " (capture incomplete)"
+	var notes []string
+	if c.MidStream {
+		if v := max(c.RecordVersion[packet.Client], c.RecordVersion[packet.Server]); v != 0 {
+			notes = append(notes, "record version "+v.String())
+		}
+		if by := c.EncryptedAlert(); by != packet.SideNone {
+			notes = append(notes, "encrypted alert by "+by.String())
+		}
+	}
+	if p := c.Proxy; p != nil && p.Status >= 200 && p.Status <= 299 {
+		notes = append(notes, fmt.Sprintf("tunnel via proxy, %d", p.Status))
+	} else if p != nil && p.Status == 0 {
+		notes = append(notes, "proxy reply not captured")
+	}
+	if c.Drops > 0 {
+		noun := "packets"
+		if c.Drops == 1 {
+			noun = "packet"
+		}
+		notes = append(notes, fmt.Sprintf("%d %s dropped by Windows, reason %#x location %#x", c.Drops, noun, c.DropReason, c.DropLocation))
+	}
+	if c.Truncated {
+		notes = append(notes, "frames cut by the capture's snap length")
+	} else if c.Gaps {
+		notes = append(notes, "capture incomplete")
+	}
+	if len(notes) > 0 {
+		outcome += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return []string{formatTime(c.FirstSeen.Time()), client, server, pid, sni, clientMax, offered, selected, cipher, outcome}
+}
+
+// helloVersions renders the client's highest and offered versions, saying
+// where a partial fact comes from when the capture cut the hello.
+func helloVersions(ch *tlswire.ClientHello) (clientMax, offered string) {
+	if ch == nil {
+		return "", ""
+	}
+	if ch.VersionsKnown() {
+		return ch.MaxVersion().String(), versionList(ch.Offered())
+	}
+	// Cut before supported_versions: legacy_version is a lower bound of
+	// the client's highest version (RFC 8446 §4.1.2), and without it only
+	// the record version is left.
+	if ch.LegacyVersion != 0 {
+		v := "≥ " + ch.LegacyVersion.String() + " (hello truncated)"
+		return v, v
+	}
+	if ch.RecordVersion != 0 {
+		v := "≥ " + ch.RecordVersion.String() + " (record version only, hello truncated)"
+		return v, v
+	}
+	return "(hello truncated)", "(hello truncated)"
 }
 
 func versionList(vs []tlswire.Version) string {
@@ -154,6 +266,14 @@ func (f convFields) Lookup(name string) (any, bool) {
 	case "tls.version":
 		if v := c.NegotiatedVersion(); v != 0 {
 			return v.String(), true
+		}
+	case "tls.record_version":
+		if v := max(c.RecordVersion[packet.Client], c.RecordVersion[packet.Server]); v != 0 {
+			return v.String(), true
+		}
+	case "proxy.target":
+		if c.Proxy != nil {
+			return c.Proxy.Target, true
 		}
 	case "tls.client_max":
 		if c.ClientHello != nil {

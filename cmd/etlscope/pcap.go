@@ -23,10 +23,15 @@ func newPcapCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pcap FILE.etl -o OUT.pcapng",
 		Short: "Export the captured packets as pcapng for Wireshark (etl2pcapng replacement)",
-		Long: `pcap writes every packet of the trace (NDIS-PacketCapture or PktMon events) to a
-pcapng file: one interface per adapter and link type, nanosecond timestamps, the
-direction in the packet flags and the process id of the capturing event as a packet
-comment. It refuses to overwrite an existing file unless --force is given.
+		Long: `pcap writes every packet of the trace (NDIS-PacketCapture, PktMon or, for VPN
+captures, Ras-NdisWanPacketCapture events) to a pcapng file, one pcapng packet per
+packet event as etl2pcapng does: one interface per adapter (PktMon component) and
+link type, nanosecond timestamps, the direction in the packet flags, the original
+length of frames the capture cut (from the IP header), and the process id of the
+capturing event as a packet comment. PktMon drop events are included, with their
+drop reason and location in the comment and a "drop" verdict; PktMon's copies of a
+packet at each component are all written. 802.11 frames are written as Windows logs
+them (no FCS). It refuses to overwrite an existing file unless --force is given.
 Use "-o -" to write to standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

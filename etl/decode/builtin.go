@@ -14,6 +14,7 @@ var (
 	AFD         = etl.MustParseGUID("e53c6823-7bb8-44bb-90dc-3f86090d48a6")
 	NDISCapture = etl.MustParseGUID("2ed6006e-4729-4609-b423-3ee7bcd678ef")
 	PktMon      = etl.MustParseGUID("4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac")
+	RasNdisWan  = etl.MustParseGUID("d84521f7-2235-4237-a7c0-14e3a9676286")
 )
 
 // providerNames maps provider GUIDs to names: the network providers and the
@@ -29,6 +30,7 @@ var providerNames = map[etl.GUID]string{
 	AFD:         "Microsoft-Windows-Winsock-AFD",
 	NDISCapture: "Microsoft-Windows-NDIS-PacketCapture",
 	PktMon:      "Microsoft-Windows-PktMon",
+	RasNdisWan:  "Microsoft-Windows-Ras-NdisWanPacketCapture",
 	etl.MustParseGUID("a70ff94f-570b-4979-ba5c-e59c9feab61b"): "Microsoft-Windows-WinINet-Capture",
 	etl.MustParseGUID("55404e71-4db9-4deb-a5f5-8f86e46dde56"): "Microsoft-Windows-Winsock-NameResolution",
 	etl.MustParseGUID("5bbca4a8-b209-48dc-a8c7-b23d3e5216fb"): "Microsoft-Windows-CAPI2",
@@ -201,8 +203,23 @@ var builtin = []*schema{
 	{provider: NDISCapture, id: 1002, name: "PacketMetadata", message: "Packet metadata (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 MetadataSize:u32 Metadata:bin=MetadataSize")},
 
 	// PktMon packet event (field list from the provider manifest).
-	{provider: PktMon, id: 160, name: "PacketFragment", message: "Packet (%12 of %11 bytes) component %5 dir %3", fields: parseFields("PktGroupId:u64 PktNumber:u16 AppearanceCount:u16 DirTag:u16 PacketType:u16 ComponentId:u16 EdgeId:u16 FilterId:u16 DropReason:u32 DropLocation:u32 OriginalPayloadSize:u16 LoggedPayloadSize:u16 Payload:bin=LoggedPayloadSize")},
+	{provider: PktMon, id: 160, name: "PacketFragment", message: "Packet (%12 of %11 bytes) component %6 dir %4", fields: parseFields(pktmonPacket)},
+	// 170 (drop) has the same fields (message "Drop: PktGroupId %1, …,
+	// DropReason %9, DropLocation %10, OriginalSize %11, LoggedSize %12").
+	{provider: PktMon, id: 170, name: "PacketDrop", message: "Drop: packet (%12 of %11 bytes) component %6 dir %4 reason %9 location %10", fields: parseFields(pktmonPacket)},
+
+	// Microsoft-Windows-Ras-NdisWanPacketCapture: packets inside a VPN
+	// tunnel, 5001 send / 5002 receive (field list as etl2pcapng reads it).
+	// The RRAS user name is personal data: left out of the message, so it
+	// shows only when asked for (--fields RRASUserName).
+	{provider: RasNdisWan, id: 5001, name: "SendPacket", message: "VPN packet sent (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
+	{provider: RasNdisWan, id: 5002, name: "ReceivePacket", message: "VPN packet received (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
 }
+
+const (
+	pktmonPacket = "PktGroupId:u64 PktNumber:u16 AppearanceCount:u16 DirTag:u16 PacketType:u16 ComponentId:u16 EdgeId:u16 FilterId:u16 DropReason:x32 DropLocation:x32 OriginalPayloadSize:u16 LoggedPayloadSize:u16 Payload:bin=LoggedPayloadSize"
+	rasPacket    = "RoutingDomainID:wstr RRASUserName:wstr FragmentSize:u32 Fragment:bin=FragmentSize"
+)
 
 const (
 	achV0   = "Connection:ptr EnabledProtocols:u32:prot SSLClientCert:ptr EnableRevertToSelfClientCertificate:u16 CredHandleHigh:u64 CredHandleLow:u64 Result:u32:status"

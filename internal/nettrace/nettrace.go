@@ -282,3 +282,65 @@ func (b *Builder) NDISFrame(frame []byte, sent bool, ifIndex uint32, trailing bo
 	// Packets are logged in DPC context: the PID is often System's.
 	b.Event(Proc{PID: 4, TID: 0}, decode.NDISCapture, 1001, 0, levelInfo, 0, 0, kw, p.Bytes())
 }
+
+// NDISFrameTruncated is NDISFrame for any link: native 802.11 frames get
+// the Native802.11 keyword (0x10000), cut frames PacketTruncated
+// (0x2000000) (providers.md §2.9).
+func (b *Builder) NDISFrameTruncated(frame []byte, sent bool, ifIndex uint32, trailing, wifi, truncated bool) {
+	kw := uint64(kwNDISStart | kwNDISEnd)
+	if wifi {
+		kw |= 0x10000
+	} else {
+		kw |= kwNDISEthernet
+	}
+	if truncated {
+		kw |= 0x2000000
+	}
+	if sent {
+		kw |= kwNDISSend
+	} else {
+		kw |= kwNDISReceive
+	}
+	p := b.P().U32(ifIndex).U32(ifIndex).U32(uint32(len(frame))).Raw(frame)
+	if trailing {
+		p.U64(0).U64(0)
+	}
+	b.Event(Proc{PID: 4, TID: 0}, decode.NDISCapture, 1001, 0, levelInfo, 0, 0, kw, p.Bytes())
+}
+
+// PktMonMeta is the metadata of a PktMon packet event.
+type PktMonMeta struct {
+	Group                    uint64
+	Number, Appearance, Dir  uint16
+	Type, Component, Edge    uint16
+	Filter                   uint16
+	DropReason, DropLocation uint32
+	Original                 int
+}
+
+// PktMonPacket adds Microsoft-Windows-PktMon 160 (packet) or 170 (drop):
+// PktGroupId u64, PktNumber, AppearanceCount, DirTag, PacketType,
+// ComponentId, EdgeId, FilterId u16, DropReason, DropLocation u32,
+// OriginalPayloadSize, LoggedPayloadSize u16, Payload — the field order
+// of the manifest's message ("PktGroupId %1, PktNumber %2, Appearance %3,
+// Direction %4, Type %5, Component %6, Edge %7, Filter %8, [DropReason %9,
+// DropLocation %10,] OriginalSize %11, LoggedSize %12").
+func (b *Builder) PktMonPacket(id uint16, m PktMonMeta, payload []byte) {
+	p := b.P().U64(m.Group).U16(m.Number).U16(m.Appearance).U16(m.Dir).U16(m.Type).U16(m.Component).U16(m.Edge).U16(m.Filter).
+		U32(m.DropReason).U32(m.DropLocation).U16(uint16(m.Original)).U16(uint16(len(payload))).Raw(payload)
+	b.Event(Proc{PID: 4, TID: 0}, decode.PktMon, id, 0, levelInfo, 0, 0, 0x10, p.Bytes())
+}
+
+// RasPacket adds Microsoft-Windows-Ras-NdisWanPacketCapture 5001 (sent)
+// or 5002 (received): RoutingDomainID and RRASUserName (NUL-terminated
+// UTF-16), FragmentSize u32, Fragment (field list as etl2pcapng reads it;
+// keywords 0x8000000100000000 for sends as a published Wireshark
+// dissector for this provider tests).
+func (b *Builder) RasPacket(sent bool, domain, user string, frag []byte) {
+	id, kw := uint16(5002), uint64(0x8000000200000000)
+	if sent {
+		id, kw = 5001, 0x8000000100000000
+	}
+	p := b.P().UTF16Z(domain).UTF16Z(user).U32(uint32(len(frag))).Raw(frag)
+	b.Event(Proc{PID: 4, TID: 0}, decode.RasNdisWan, id, 0, levelInfo, 0, 0, kw, p.Bytes())
+}

@@ -82,7 +82,7 @@ type Result struct {
 // have InsecureSkipVerify or matching RootCAs.
 func Handshake(tb testing.TB, client, server *tls.Config) Result {
 	tb.Helper()
-	cc, sc := net.Pipe()
+	cc, sc := bufferedPipe()
 	crec, srec := &recorder{Conn: cc}, &recorder{Conn: sc}
 	var res Result
 	var wg sync.WaitGroup
@@ -133,3 +133,70 @@ func Concat(writes [][]byte) []byte {
 	}
 	return out
 }
+
+// bufferedPipe returns two connected in-memory conns whose writes never
+// block (net.Pipe's do, which deadlocks when both sides write at once, as
+// in a TLS 1.3 HelloRetryRequest exchange where both send a
+// ChangeCipherSpec).
+func bufferedPipe() (net.Conn, net.Conn) {
+	a, b := &queue{}, &queue{}
+	a.cond, b.cond = sync.NewCond(&a.mu), sync.NewCond(&b.mu)
+	return &bufConn{r: a, w: b}, &bufConn{r: b, w: a}
+}
+
+type queue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	data   []byte
+	closed bool
+}
+
+type bufConn struct{ r, w *queue }
+
+func (c *bufConn) Read(p []byte) (int, error) {
+	q := c.r
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.data) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if len(q.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, q.data)
+	q.data = q.data[n:]
+	return n, nil
+}
+
+func (c *bufConn) Write(p []byte) (int, error) {
+	q := c.w
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return 0, io.ErrClosedPipe
+	}
+	q.data = append(q.data, p...)
+	q.cond.Broadcast()
+	return len(p), nil
+}
+
+func (c *bufConn) Close() error {
+	for _, q := range []*queue{c.r, c.w} {
+		q.mu.Lock()
+		q.closed = true
+		q.cond.Broadcast()
+		q.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *bufConn) LocalAddr() net.Addr              { return pipeAddr{} }
+func (c *bufConn) RemoteAddr() net.Addr             { return pipeAddr{} }
+func (c *bufConn) SetDeadline(time.Time) error      { return nil }
+func (c *bufConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *bufConn) SetWriteDeadline(time.Time) error { return nil }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
