@@ -300,7 +300,7 @@ func (f *File) inspect() error {
 			Message: fmt.Sprintf("the logfile header says %d buffers were written but the file (%#x bytes) holds %d: %d missing", bw, f.size, found, bw-found)})
 	case bw > 0 && bw < found && !lastFlush:
 		in.Add(Issue{Kind: IssueTruncated, Offset: f.size, Loss: true,
-			Message: fmt.Sprintf("the logfile header counts %d buffers, the file holds %d and its last buffer has no flush marker: the session was not stopped when the file was copied (or the file is cut)", bw, found)})
+			Message: fmt.Sprintf("the logfile header counts %d buffers, the file holds %d and its last buffer has no flush marker: the session was not stopped when the file was copied, or the file is cut at %#x", bw, found, f.size)})
 	}
 	for i, k := range fills {
 		if !missing && (!midFill[i] || bw == found) {

@@ -202,7 +202,14 @@ func (f *File) findBuffer(off int64, buf []byte) (next, tail int64, err error) {
 				return 0, 0, fmt.Errorf("etl: read at offset %#x: %w", cand, err)
 			}
 			if f.plausibleBuffer(b, cand) {
-				return cand, f.size, nil
+				ok, err := f.confirm(b, cand)
+				if err != nil {
+					return 0, 0, err
+				}
+				b = buf[:lookahead]
+				if ok {
+					return cand, f.size, nil
+				}
 			}
 			if !isFill(b[0]) || fillRun(b, b[0]) != len(b) {
 				continue
@@ -242,7 +249,29 @@ func (f *File) plausibleAt(off int64) (bool, error) {
 	if _, err := f.r.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("etl: read at offset %#x: %w", off, err)
 	}
-	return f.plausibleBuffer(b, off), nil
+	if !f.plausibleBuffer(b, off) {
+		return false, nil
+	}
+	return f.confirm(b, off)
+}
+
+// confirm checks what follows a plausible buffer header b at off: the end
+// of the file, fill, or another plausible buffer header. Two headers in a
+// row are very unlikely by chance (a compressed buffer read a few bytes
+// off passes the single-header checks, for one).
+func (f *File) confirm(b []byte, off int64) (bool, error) {
+	next := off + int64(binary.LittleEndian.Uint32(b[bhBufferSize:]))
+	if next+lookahead > f.size {
+		return true, nil
+	}
+	var nb [lookahead]byte
+	if _, err := f.r.ReadAt(nb[:], next); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("etl: read at offset %#x: %w", next, err)
+	}
+	if w := binary.LittleEndian.Uint64(nb[:]); w == 0 || w == ^uint64(0) {
+		return true, nil
+	}
+	return f.plausibleBuffer(nb[:], next), nil
 }
 
 // scanBytes looks for a plausible buffer header at every offset in
@@ -276,7 +305,13 @@ func (f *File) scanBytes(off, limit int64, buf []byte) (int64, error) {
 				continue
 			}
 			if f.plausibleBuffer(b[i:], off+int64(i)) {
-				return off + int64(i), nil
+				ok, err := f.confirm(b[i:], off+int64(i))
+				if err != nil {
+					return 0, err
+				}
+				if ok {
+					return off + int64(i), nil
+				}
 			}
 			i++
 		}
@@ -296,6 +331,9 @@ func (f *File) plausibleBuffer(b []byte, off int64) bool {
 	}
 	bi := parseBufferHeader(b, off, 0)
 	if f.check(&bi) != bufferOK || bi.Size < BufferHeaderSize+8 {
+		return false
+	}
+	if n := f.hdr.NumberOfProcessors; n > 0 && uint32(bi.CPU) >= n && bi.Type != BufferTypeHeader {
 		return false
 	}
 	if off+int64(bi.Size) > f.size {
