@@ -98,9 +98,9 @@ type Options struct {
 	// included (as tracelog's "Buffers Written" does). Not with Compress;
 	// a Stream needs an io.WriterAt destination.
 	RingBuffers int
-	EventsLost      uint32
-	BuffersLost     uint32
-	LoggerID        uint16 // ETW_BUFFER_CONTEXT.LoggerId (default 0x21; 0 in compressed files)
+	EventsLost  uint32
+	BuffersLost uint32
+	LoggerID    uint16 // ETW_BUFFER_CONTEXT.LoggerId (default 0x21; 0 in compressed files)
 
 	// ControllerPID and ControllerTID go into the logfile header record
 	// (the process that started the session, e.g. netsh.exe).
