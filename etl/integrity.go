@@ -64,7 +64,7 @@ type Integrity struct {
 }
 
 // Complete reports whether no finding says data was lost.
-func (in *Integrity) Complete() bool {
+func (in Integrity) Complete() bool {
 	if in.LossOmitted > 0 {
 		return false
 	}
