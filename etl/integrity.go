@@ -193,15 +193,15 @@ func (f *File) inspect() error {
 	h := &f.hdr
 	f.jumps = map[int64]gap{}
 	var in Integrity
-	lf := int64(BufferHeaderSize + systemHeaderSize) // TRACE_LOGFILE_HEADER
+	// The logfile header's own counters are not tied to a place in the
+	// file (Offset -1).
 	if h.EventsLost > 0 {
-		in.Add(Issue{Kind: IssueLostEvents, Offset: lf + lfEventsLost, Count: int64(h.EventsLost), Loss: true,
-			Message: fmt.Sprintf("the logfile header says %d events were lost (EventsLost at %#x)", h.EventsLost, lf+lfEventsLost)})
+		in.Add(Issue{Kind: IssueLostEvents, Offset: -1, Count: int64(h.EventsLost), Loss: true,
+			Message: fmt.Sprintf("ETW lost %d events while tracing (logfile header)", h.EventsLost)})
 	}
 	if h.BuffersLost > 0 {
-		off := lf + int64((lfNames+2*h.PointerSize+tzSize+7)&^7) + 28
-		in.Add(Issue{Kind: IssueLostBuffers, Offset: off, Count: int64(h.BuffersLost), Loss: true,
-			Message: fmt.Sprintf("the logfile header says %d buffers were lost (BuffersLost at %#x)", h.BuffersLost, off)})
+		in.Add(Issue{Kind: IssueLostBuffers, Offset: -1, Count: int64(h.BuffersLost), Loss: true,
+			Message: fmt.Sprintf("ETW lost %d buffers while tracing (logfile header)", h.BuffersLost)})
 	}
 
 	circular := h.LogFileMode&ModeFileCircular != 0

@@ -74,7 +74,7 @@ func readExpected(t testing.TB, dir string) []expectation {
 // realFindings are the integrity findings the real samples really carry;
 // every other sample must have none (no false alarm).
 var realFindings = map[string]map[etl.IssueKind]int64{
-	// Its logfile header says EventsLost = 3 (offset 0x98): Windows
+	// Its logfile header says EventsLost = 3 (at offset 0x98): Windows
 	// recorded the loss, so it is reported.
 	"amsi-tracelogging-win10-18362.etl": {etl.IssueLostEvents: 3},
 }
