@@ -101,6 +101,7 @@ const (
 	bufferBadType
 	bufferBadSaved
 	bufferBadFilled
+	bufferWrongSize
 )
 
 // check validates a buffer header against the file's limits. It does not
@@ -131,6 +132,8 @@ func (bi *BufferInfo) check(maxSize uint32) bufferProblem {
 // describe says what is wrong with a header that failed check.
 func (bi *BufferInfo) describe(p bufferProblem, maxSize uint32) string {
 	switch p {
+	case bufferWrongSize:
+		return fmt.Sprintf("buffer size %d differs from the logger's buffer size %d", bi.Size, maxSize)
 	case bufferTooSmall:
 		return fmt.Sprintf("buffer size %d is smaller than the buffer header", bi.Size)
 	case bufferTooLarge:
@@ -171,40 +174,37 @@ type bufferReader struct {
 }
 
 // load reads the records of buffer bi. It returns the records region, the
-// file offset of its first byte (or -1 when the region is decompressed), and
-// an error describing a problem. With a non-nil error, records may still
-// hold a usable prefix (truncated or partly corrupt buffers).
-func (br *bufferReader) load(bi *BufferInfo) (records []byte, base int64, err error) {
+// file offset of its first byte (or -1 when the region is decompressed),
+// whether the file ends inside the buffer (records then holds what is
+// there), and an error: a *FormatError when the buffer does not decompress
+// (records may still hold a usable prefix), another error when reading
+// failed.
+func (br *bufferReader) load(bi *BufferInfo) (records []byte, base int64, short bool, err error) {
 	n := int64(bi.Size)
-	short := false
 	if bi.Offset+n > br.size {
 		n = br.size - bi.Offset
 		short = true
 	}
 	if n < BufferHeaderSize {
-		return nil, 0, &FormatError{Off: bi.Offset, Msg: "truncated buffer header"}
+		return nil, 0, true, nil
 	}
 	if cap(br.raw) < int(n) {
 		br.raw = make([]byte, n)
 	}
 	raw := br.raw[:n]
 	if _, rerr := br.r.ReadAt(raw, bi.Offset); rerr != nil && !errors.Is(rerr, io.EOF) {
-		return nil, 0, fmt.Errorf("etl: read buffer at offset %#x: %w", bi.Offset, rerr)
-	}
-	var truncErr error
-	if short {
-		truncErr = &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("buffer %d truncated: %d of %d bytes present", bi.Index, n, bi.Size)}
+		return nil, 0, short, fmt.Errorf("etl: read buffer at offset %#x: %w", bi.Offset, rerr)
 	}
 	if !bi.Compressed {
 		end := BufferHeaderSize + bi.recordsLen()
 		if end > len(raw) {
 			end = len(raw)
 		}
-		return raw[BufferHeaderSize:end], bi.Offset + BufferHeaderSize, truncErr
+		return raw[BufferHeaderSize:end], bi.Offset + BufferHeaderSize, short, nil
 	}
 	want := bi.recordsLen()
 	if in := len(raw) - BufferHeaderSize; want > maxRatio*in && want > minBufferSize {
-		return nil, -1, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d claims %d bytes from %d compressed bytes", bi.Index, want, in)}
+		return nil, -1, short, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d claims %d bytes from %d compressed bytes", bi.Index, want, in)}
 	}
 	if cap(br.dec) < want {
 		br.dec = make([]byte, want)
@@ -212,63 +212,119 @@ func (br *bufferReader) load(bi *BufferInfo) (records []byte, base int64, err er
 	dec := br.dec[:want]
 	got, derr := lz77.Decompress(dec, raw[BufferHeaderSize:])
 	if derr != nil {
-		if truncErr != nil {
-			return dec[:got], -1, truncErr
+		if short {
+			return dec[:got], -1, short, nil
 		}
-		return dec[:got], -1, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d: %v", bi.Index, derr)}
+		return dec[:got], -1, short, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d: %v; records after decompressed byte %#x lost", bi.Index, derr, got)}
 	}
 	if got != want {
-		return dec[:got], -1, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d decompressed to %d bytes, header says %d", bi.Index, got, want)}
+		return dec[:got], -1, short, &FormatError{Off: bi.Offset, Msg: fmt.Sprintf("compressed buffer %d decompressed to %d bytes, header says %d", bi.Index, got, want)}
 	}
-	return dec, -1, truncErr
+	return dec, -1, short, nil
 }
 
 // recordIter walks the records of one buffer.
 type recordIter struct {
-	bi   *BufferInfo
-	p    []byte
-	base int64 // file offset of p[0], or -1 for decompressed data
-	pos  int
-	done bool
+	bi    *BufferInfo
+	p     []byte
+	base  int64 // file offset of p[0], or -1 for decompressed data
+	pos   int
+	short bool // p is cut (truncated or undecompressable buffer, already reported): a record running past its end is not damage
+	done  bool
 }
 
 // next decodes the next record into ev and reports whether it did. A
-// record-level problem is returned as err; the iterator then either skips
-// that record or, when record boundaries are lost, stops (done).
-func (it *recordIter) next(ev *Event) (got bool, err error) {
+// damaged record is returned as an issue; the iterator then goes on at the
+// next plausible record (8-byte aligned, with a valid header that a
+// valid header or the end of the records follows), or stops when there is
+// none.
+func (it *recordIter) next(ev *Event) (got bool, iss *Issue) {
 	p := it.p
 	if len(p)-it.pos < 8 {
 		it.done = true
 		return false, nil
 	}
 	r := p[it.pos:]
-	if binary.LittleEndian.Uint32(r) == 0xFFFFFFFF || binary.LittleEndian.Uint64(r) == 0 {
+	if isFill(r[0]) && fillRun(r, r[0]) == len(r) {
+		// The unused rest of the buffer.
 		it.done = true
 		return false, nil
 	}
 	size, plausible := recordSize(r)
+	var msg string
 	switch {
+	case !plausible && (binary.LittleEndian.Uint32(r) == 0xFFFFFFFF || binary.LittleEndian.Uint64(r) == 0):
+		msg = "fill inside the records"
 	case !plausible:
-		err = it.errorf("invalid record header (type %#x, marker %#x); rest of the buffer skipped", r[2], r[3])
+		msg = fmt.Sprintf("invalid record header (type %#x, marker %#x)", r[2], r[3])
 	case size < minHeader(r[2]):
-		err = it.errorf("record size %d is smaller than its %d-byte header; rest of the buffer skipped", size, minHeader(r[2]))
+		msg = fmt.Sprintf("record size %d is smaller than its %d-byte header", size, minHeader(r[2]))
 	case size > len(r):
-		err = it.errorf("record size %d runs past the end of the buffer (%d bytes left); rest of the buffer skipped", size, len(r))
+		if it.short {
+			// The record is cut with the buffer: already reported.
+			it.done = true
+			return false, nil
+		}
+		msg = fmt.Sprintf("record size %d runs past the end of the buffer (%d bytes left)", size, len(r))
 	}
-	if err != nil {
-		it.done = true
-		return false, err
+	if msg != "" {
+		return false, it.resync(msg)
 	}
-	if msg := decodeRecord(ev, r[:size]); msg != "" {
-		err = it.errorf("%s; record skipped", msg)
-		it.pos += (size + 7) &^ 7
-		return false, err
+	if m := decodeRecord(ev, r[:size]); m != "" {
+		n := (size + 7) &^ 7
+		iss := it.issue(n, "%s; record of %d bytes skipped", m, size)
+		it.pos += n
+		return false, iss
 	}
 	ev.Offset = it.offset()
 	ev.Buffer = it.bi.Index
 	ev.CPU = it.bi.CPU
 	it.pos += (size + 7) &^ 7
 	return true, nil
+}
+
+// resync skips a damaged record: it moves to the next plausible record
+// and returns the issue naming what was skipped.
+func (it *recordIter) resync(msg string) *Issue {
+	from := it.pos
+	next := len(it.p)
+	for q := from + 8; q+8 <= len(it.p); q += 8 {
+		if it.plausibleAt(q) {
+			next = q
+			break
+		}
+	}
+	iss := it.issue(next-from, "%s", msg)
+	if next == len(it.p) {
+		iss.Message += fmt.Sprintf("; no valid record after it: the remaining %d bytes of the buffer skipped", next-from)
+	} else {
+		iss.Message += fmt.Sprintf("; %d bytes skipped to the next valid record", next-from)
+	}
+	it.pos = next
+	if next >= len(it.p) {
+		it.done = true
+	}
+	return iss
+}
+
+// plausibleAt reports whether a valid record starts at q and is followed
+// by another valid record header, fill or the end of the records.
+func (it *recordIter) plausibleAt(q int) bool {
+	r := it.p[q:]
+	size, ok := recordSize(r)
+	if !ok || size < minHeader(r[2]) || size > len(r) {
+		return false
+	}
+	n := (size + 7) &^ 7
+	if n >= len(r)-8 {
+		return true
+	}
+	rest := r[n:]
+	if w := binary.LittleEndian.Uint64(rest); w == 0 || w == ^uint64(0) {
+		return true
+	}
+	size2, ok := recordSize(rest)
+	return ok && size2 >= minHeader(rest[2]) && size2 <= len(rest)
 }
 
 func (it *recordIter) offset() int64 {
@@ -278,12 +334,15 @@ func (it *recordIter) offset() int64 {
 	return it.base + int64(it.pos)
 }
 
-func (it *recordIter) errorf(format string, args ...any) error {
+// issue describes a damaged record at the current position; count is the
+// number of bytes skipped.
+func (it *recordIter) issue(count int, format string, args ...any) *Issue {
 	msg := fmt.Sprintf(format, args...)
+	off := it.offset()
 	if it.base < 0 {
-		msg = fmt.Sprintf("%s (compressed buffer %d, record at decompressed byte %#x)", msg, it.bi.Index, it.pos)
+		msg = fmt.Sprintf("damaged record in compressed buffer %d at %#x, decompressed byte %#x: %s", it.bi.Index, off, it.pos, msg)
 	} else {
-		msg = fmt.Sprintf("%s (buffer %d)", msg, it.bi.Index)
+		msg = fmt.Sprintf("damaged record at %#x (buffer %d at %#x): %s", off, it.bi.Index, it.bi.Offset, msg)
 	}
-	return &FormatError{Off: it.offset(), Msg: msg}
+	return &Issue{Kind: IssueDamagedRecord, Offset: off, Count: int64(count), Loss: true, Message: msg}
 }

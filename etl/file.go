@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -26,10 +28,21 @@ type File struct {
 	hdr     Header
 	clk     clock
 	maxSize uint32 // largest acceptable buffer size
+	// stride is the size of every buffer in an uncompressed file (the
+	// logger's buffer size, when the first buffer agrees), else 0.
+	stride  uint32
+	wrapped bool          // circular file that wrapped: order buffers by sequence
+	jumps   map[int64]gap // regions passed over, found by Open (read-only after)
 
-	mu    sync.Mutex
-	stats Stats
+	mu     sync.Mutex
+	stats  Stats
+	opened Integrity // findings of Open
+	best   *pass     // the iteration that read furthest
 }
+
+// maxJumps bounds the regions Open remembers; later walks find the others
+// again.
+const maxJumps = 1 << 12
 
 // Stats counts what an iteration over the file has seen so far.
 type Stats struct {
@@ -48,6 +61,11 @@ type ReadOptions struct {
 	// merging the per-CPU buffer streams by timestamp. It is faster and
 	// what counting needs; time order is what people read.
 	FileOrder bool
+	// OnIssue, when set, is called with each integrity issue the
+	// iteration finds that Open had not found (buffers that do not
+	// decompress, damaged records), as it finds it. The findings of Open
+	// are in File.Integrity right after Open.
+	OnIssue func(Issue)
 }
 
 // Open opens the ETL file at path and reads its logfile header.
@@ -79,6 +97,9 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	}
 	f.clk = newClock(&f.hdr)
 	f.stats.BytesRead = size
+	if err := f.inspect(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -151,121 +172,119 @@ func (f *File) readHeader() error {
 	if bi.Size > f.maxSize {
 		f.maxSize = bi.Size
 	}
+	if h.LogFileMode&ModeCompressed == 0 && bi.Size == h.BufferSize {
+		f.stride = bi.Size
+	}
 	return nil
 }
 
 // Buffers iterates over the buffer headers in file order. A buffer whose
 // header is invalid is reported as a *FormatError and skipped: the
-// iteration resumes at the next plausible buffer header.
+// iteration resumes at the next plausible buffer header. Regions of fill
+// between buffers are skipped silently (File.Integrity reports them).
 func (f *File) Buffers() iter.Seq2[BufferInfo, error] {
 	return func(yield func(BufferInfo, error) bool) {
-		var bh [BufferHeaderSize]byte
-		index := 0
-		for off := int64(0); off < f.size; {
-			if f.size-off < BufferHeaderSize {
-				if !allPadding(f.r, off, f.size) {
-					yield(BufferInfo{}, &FormatError{Off: off, Msg: fmt.Sprintf("truncated buffer header (%d bytes at the end of the file)", f.size-off)})
-				}
-				return
+		err := f.walk(func(bi BufferInfo, g *gap) bool {
+			if g == nil {
+				return yield(bi, nil)
 			}
-			if _, err := f.r.ReadAt(bh[:], off); err != nil && !errors.Is(err, io.EOF) {
-				yield(BufferInfo{}, fmt.Errorf("etl: read buffer header at offset %#x: %w", off, err))
-				return
+			if !f.passGap(g) {
+				return true
 			}
-			bi := parseBufferHeader(bh[:], off, index)
-			if p := bi.check(f.maxSize); p != bufferOK {
-				msg := bi.describe(p, f.maxSize)
-				next := f.resync(off + 1)
-				err := &FormatError{Off: off, Msg: msg + fmt.Sprintf("; skipped %d bytes to the next buffer", next-off)}
-				if next >= f.size {
-					err.Msg = msg + "; no further buffer found"
-				}
-				f.count(func(s *Stats) { s.SkippedBuffers++; s.Warnings++ })
-				if !yield(BufferInfo{}, err) {
-					return
-				}
-				off = next
-				continue
-			}
-			if !yield(bi, nil) {
-				return
-			}
-			index++
-			off += int64(bi.Size)
+			return yield(BufferInfo{}, g.formatError())
+		})
+		if err != nil {
+			yield(BufferInfo{}, err)
 		}
 	}
 }
 
+// passGap counts a region passed over by an iteration and reports whether
+// it is damage (not just fill).
+func (f *File) passGap(g *gap) bool {
+	damaged := g.damaged()
+	f.count(func(s *Stats) {
+		s.BytesDone += g.next - g.off
+		if damaged {
+			s.SkippedBuffers++
+			s.Warnings++
+		}
+	})
+	return damaged
+}
+
+// formatError describes a damaged region.
+func (g *gap) formatError() error {
+	if g.short {
+		return &FormatError{Off: g.off, Msg: fmt.Sprintf("truncated buffer header (%d bytes at the end of the file)", g.next-g.off)}
+	}
+	msg := g.problem
+	if g.end {
+		msg += "; no further buffer found"
+	} else {
+		msg += fmt.Sprintf("; skipped %d bytes to the next buffer", g.next-g.off)
+	}
+	return &FormatError{Off: g.off, Msg: msg}
+}
+
+// walk visits the buffers of the file in file order: visit gets each
+// valid buffer header, or a region passed over (g non-nil). It stops when
+// visit returns false and returns only I/O errors.
+func (f *File) walk(visit func(bi BufferInfo, g *gap) bool) error {
+	var bh [BufferHeaderSize]byte
+	index := 0
+	for off := int64(0); off < f.size; {
+		if f.size-off < BufferHeaderSize {
+			g := gap{off: off, next: f.size, fill: f.size, short: true, end: true}
+			if allPadding(f.r, off, f.size) {
+				g.fill = off
+			}
+			visit(BufferInfo{}, &g)
+			return nil
+		}
+		if _, err := f.r.ReadAt(bh[:], off); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("etl: read buffer header at offset %#x: %w", off, err)
+		}
+		bi := parseBufferHeader(bh[:], off, index)
+		if p := f.check(&bi); p != bufferOK {
+			g, ok := f.jumps[off]
+			if !ok {
+				max := f.maxSize
+				if p == bufferWrongSize {
+					max = f.stride
+				}
+				var err error
+				if g, err = f.resync(off, bi.describe(p, max)); err != nil {
+					return err
+				}
+				g.end = g.next >= f.size
+				if f.jumps != nil && len(f.jumps) < maxJumps {
+					f.jumps[off] = g
+				}
+			}
+			if !visit(BufferInfo{}, &g) {
+				return nil
+			}
+			off = g.next
+			continue
+		}
+		if !visit(bi, nil) {
+			return nil
+		}
+		index++
+		off += int64(bi.Size)
+	}
+	return nil
+}
+
 // allPadding reports whether the bytes [off, end) are all zero or all 0xFF
-// (trailing fill some writers leave).
+// (trailing fill some writers leave). end-off is small.
 func allPadding(r io.ReaderAt, off, end int64) bool {
 	b := make([]byte, end-off)
 	if _, err := r.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	for _, c := range b {
-		if c != 0 && c != 0xFF {
-			return false
-		}
-	}
-	return true
-}
-
-// resyncChunk is how much the resynchronisation scan reads at a time.
-const resyncChunk = 256 << 10
-
-// resync returns the offset of the next plausible buffer header at or after
-// off, or the file size when there is none. It scans in bounded chunks.
-func (f *File) resync(off int64) int64 {
-	n := f.size - off
-	if n > resyncChunk+BufferHeaderSize+8 {
-		n = resyncChunk + BufferHeaderSize + 8
-	}
-	if n < BufferHeaderSize {
-		return f.size
-	}
-	buf := make([]byte, n)
-	for off < f.size {
-		n, err := f.r.ReadAt(buf, off)
-		if n < BufferHeaderSize {
-			return f.size
-		}
-		for i := 0; i+BufferHeaderSize <= n && i < resyncChunk; i++ {
-			if f.plausibleBuffer(buf[i:n], off+int64(i)) {
-				return off + int64(i)
-			}
-		}
-		if err != nil {
-			return f.size
-		}
-		off += resyncChunk
-	}
-	return f.size
-}
-
-// plausibleBuffer reports whether b starts with a buffer header that passes
-// the strict checks used when looking for the next buffer after corruption.
-func (f *File) plausibleBuffer(b []byte, off int64) bool {
-	bi := parseBufferHeader(b, off, 0)
-	if bi.check(f.maxSize) != bufferOK || bi.Size < BufferHeaderSize+8 {
-		return false
-	}
-	if off+int64(bi.Size) > f.size {
-		return false
-	}
-	if bi.Compressed {
-		// The first LZ77 flag word is followed by the first record's
-		// literal bytes; check that the header type byte looks right.
-		return len(b) >= BufferHeaderSize+8
-	}
-	if bi.Filled <= BufferHeaderSize+8 {
-		return false
-	}
-	if len(b) < BufferHeaderSize+8 {
-		return false
-	}
-	_, ok := recordSize(b[BufferHeaderSize:])
-	return ok
+	return len(b) > 0 && isFill(b[0]) && fillRun(b, b[0]) == len(b)
 }
 
 func (f *File) count(fn func(*Stats)) {
@@ -275,19 +294,25 @@ func (f *File) count(fn func(*Stats)) {
 }
 
 // Events iterates over the event records of the file. By default records
-// come in time order: each CPU's buffers are read in file order and the
-// per-CPU streams are merged by timestamp, holding one buffer per CPU in
-// memory. With FileOrder they come buffer by buffer.
+// come in time order: each CPU's buffers are read in order (file order,
+// or buffer sequence in a circular file that wrapped) and the per-CPU
+// streams are merged by timestamp, holding one buffer per CPU in memory.
+// With FileOrder they come buffer by buffer in file order.
 //
 // The *Event is reused: it and its slices are valid until the next
-// iteration step (use Event.Clone to keep one). Problems in the file are
-// reported as *FormatError values with a nil event and the iteration goes
-// on with the next record or buffer; any other error ends it.
+// iteration step (use Event.Clone to keep one). The error is non-nil only
+// for a problem that ends the iteration (reading the file failed); damage
+// in the file is recovered from and recorded as an integrity Issue (see
+// File.Integrity and ReadOptions.OnIssue).
 func (f *File) Events(opts ReadOptions) iter.Seq2[*Event, error] {
-	if opts.FileOrder {
-		return f.fileOrder
+	return func(yield func(*Event, error) bool) {
+		p := f.startPass(opts)
+		if opts.FileOrder {
+			f.fileOrder(p, yield)
+			return
+		}
+		f.merged(p, yield)
 	}
-	return f.merged
 }
 
 // parallel reports whether loading buffers ahead on other cores pays:
@@ -298,48 +323,55 @@ func (f *File) parallel() bool {
 
 // loadResult is a buffer read (and decompressed) ahead of its use.
 type loadResult struct {
-	bi     BufferInfo
-	br     *bufferReader
-	recs   []byte
-	base   int64
-	err    error // load problem; recs may still hold a usable prefix
-	hdrErr error // a problem from the buffer headers: no buffer
-	ready  chan struct{}
+	bi    BufferInfo
+	br    *bufferReader
+	recs  []byte
+	base  int64
+	short bool  // the file ends inside the buffer
+	err   error // load problem; recs may still hold a usable prefix
+	gap   *gap  // a region passed over: no buffer
+	ready chan struct{}
 }
 
 func (f *File) startLoad(br *bufferReader, bi BufferInfo) *loadResult {
 	r := &loadResult{bi: bi, br: br, ready: make(chan struct{})}
 	go func() {
-		r.recs, r.base, r.err = br.load(&r.bi)
+		r.recs, r.base, r.short, r.err = br.load(&r.bi)
 		close(r.ready)
 	}()
 	return r
 }
 
-func (f *File) fileOrder(yield func(*Event, error) bool) {
+func (f *File) fileOrder(p *pass, yield func(*Event, error) bool) {
 	if f.parallel() {
-		f.fileOrderParallel(yield)
+		f.fileOrderParallel(p, yield)
 		return
 	}
 	br := &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
 	ev := &Event{}
-	for bi, err := range f.Buffers() {
-		if err != nil {
-			if !passOn(err, yield) {
-				return
-			}
-			continue
+	stop := false
+	err := f.walk(func(bi BufferInfo, g *gap) bool {
+		if g != nil {
+			f.passGap(g)
+			return true
 		}
-		if !f.emitBuffer(br, &bi, ev, yield) {
-			return
+		recs, base, short, err := br.load(&bi)
+		it, ok := f.startRecords(p, &bi, recs, base, short, err, yield)
+		if !ok || !f.emitRecords(p, it, ev, yield) {
+			stop = true
+			return false
 		}
+		return true
+	})
+	if err != nil && !stop {
+		yield(nil, err)
 	}
 }
 
 // fileOrderParallel is fileOrder with buffers decompressed ahead by as
 // many goroutines as there are cores, delivered in file order. Memory
 // stays bounded: at most workers+1 buffers are held.
-func (f *File) fileOrderParallel(yield func(*Event, error) bool) {
+func (f *File) fileOrderParallel(p *pass, yield func(*Event, error) bool) {
 	workers := runtime.GOMAXPROCS(0)
 	done := make(chan struct{})
 	defer close(done)
@@ -350,106 +382,90 @@ func (f *File) fileOrderParallel(yield func(*Event, error) bool) {
 	}
 	go func() {
 		defer close(queue)
-		for bi, err := range f.Buffers() {
+		err := f.walk(func(bi BufferInfo, g *gap) bool {
 			var r *loadResult
-			if err != nil {
-				r = &loadResult{hdrErr: err, ready: make(chan struct{})}
+			if g != nil {
+				r = &loadResult{gap: g, ready: make(chan struct{})}
 				close(r.ready)
 			} else {
 				select {
 				case br := <-pool:
 					r = f.startLoad(br, bi)
 				case <-done:
-					return
+					return false
 				}
 			}
 			select {
 			case queue <- r:
+				return true
 			case <-done:
-				return
+				return false
 			}
-			var fe *FormatError
-			if err != nil && !errors.As(err, &fe) {
-				return
+		})
+		if err != nil {
+			r := &loadResult{err: err, ready: make(chan struct{})}
+			close(r.ready)
+			select {
+			case queue <- r:
+			case <-done:
 			}
 		}
 	}()
 	ev := &Event{}
 	for r := range queue {
 		<-r.ready
-		if r.hdrErr != nil {
-			if !passOn(r.hdrErr, yield) {
-				return
-			}
+		if r.gap != nil {
+			f.passGap(r.gap)
 			continue
 		}
-		it, ok := f.startRecords(&r.bi, r.recs, r.base, r.err, yield)
-		if !ok || !f.emitRecords(it, ev, yield) {
+		if r.br == nil {
+			yield(nil, r.err)
+			return
+		}
+		it, ok := f.startRecords(p, &r.bi, r.recs, r.base, r.short, r.err, yield)
+		if !ok || !f.emitRecords(p, it, ev, yield) {
 			return
 		}
 		pool <- r.br
 	}
 }
 
-// passOn yields a buffer-level error and reports whether the iteration
-// can go on (format problems are recovered from, I/O errors are not).
-func passOn(err error, yield func(*Event, error) bool) bool {
-	if !yield(nil, err) {
-		return false
-	}
-	var fe *FormatError
-	return errors.As(err, &fe)
-}
-
-// emitBuffer yields every record of one buffer. It returns false when the
-// iteration must stop.
-func (f *File) emitBuffer(br *bufferReader, bi *BufferInfo, ev *Event, yield func(*Event, error) bool) bool {
-	it, ok := f.open(br, bi, yield)
-	return ok && f.emitRecords(it, ev, yield)
-}
-
-// open loads a buffer and returns an iterator over its records. Load
-// problems are yielded; the returned bool is false when the caller must
-// stop.
-func (f *File) open(br *bufferReader, bi *BufferInfo, yield func(*Event, error) bool) (*recordIter, bool) {
-	recs, base, err := br.load(bi)
-	return f.startRecords(bi, recs, base, err, yield)
-}
-
-// startRecords counts a loaded buffer, passes on its load error and
-// returns an iterator over its records.
-func (f *File) startRecords(bi *BufferInfo, recs []byte, base int64, err error, yield func(*Event, error) bool) (*recordIter, bool) {
+// startRecords counts a loaded buffer, records its load problem and
+// returns an iterator over its records. The returned bool is false when
+// the iteration must stop (an I/O error, passed to yield).
+func (f *File) startRecords(p *pass, bi *BufferInfo, recs []byte, base int64, short bool, err error, yield func(*Event, error) bool) (*recordIter, bool) {
 	f.count(func(s *Stats) {
 		s.Buffers++
 		s.BytesDone += int64(bi.Size)
 		if bi.Compressed {
 			s.CompressedBuffers++
 		}
+		if short {
+			// Found by Open; counted again by each iteration.
+			s.Warnings++
+		}
 	})
+	f.advanced(p, int64(bi.Size))
 	if err != nil {
 		var fe *FormatError
 		if !errors.As(err, &fe) {
 			yield(nil, err)
 			return &recordIter{done: true}, false
 		}
-		f.count(func(s *Stats) { s.Warnings++ })
-		if !yield(nil, err) {
-			return &recordIter{done: true}, false
+		if !short {
+			f.report(p, Issue{Kind: IssueDamagedBuffer, Offset: bi.Offset, Loss: true, Message: fe.Error()})
 		}
 	}
-	return &recordIter{bi: bi, p: recs, base: base}, true
+	return &recordIter{bi: bi, p: recs, base: base, short: short || err != nil}, true
 }
 
 // emitRecords yields every record of an open buffer; false when the
 // iteration must stop.
-func (f *File) emitRecords(it *recordIter, ev *Event, yield func(*Event, error) bool) bool {
+func (f *File) emitRecords(p *pass, it *recordIter, ev *Event, yield func(*Event, error) bool) bool {
 	for !it.done {
-		got, err := it.next(ev)
-		if err != nil {
-			f.count(func(s *Stats) { s.Warnings++ })
-			if !yield(nil, err) {
-				return false
-			}
+		got, iss := it.next(ev)
+		if iss != nil {
+			f.report(p, *iss)
 		}
 		if got {
 			f.finish(ev)
@@ -509,17 +525,22 @@ func (h *streamHeap) Pop() any {
 	return x
 }
 
-func (f *File) merged(yield func(*Event, error) bool) {
-	// Index pass: buffer headers only.
+func (f *File) merged(p *pass, yield func(*Event, error) bool) {
+	// Index pass: buffer headers only. It does not count: the merge
+	// pass (or the file-order fallback) counts what it reads.
 	byCPU := map[uint16]*cpuStream{}
 	var order []*cpuStream
 	total := 0
-	for bi, err := range f.Buffers() {
-		if err != nil {
-			if !passOn(err, yield) {
-				return
+	tooBig := false
+	var gaps []gap
+	err := f.walk(func(bi BufferInfo, g *gap) bool {
+		if g != nil {
+			if len(gaps) < maxJumps {
+				gaps = append(gaps, *g)
+				return true
 			}
-			continue
+			tooBig = true
+			return false
 		}
 		s := byCPU[bi.CPU]
 		if s == nil {
@@ -530,17 +551,35 @@ func (f *File) merged(yield func(*Event, error) bool) {
 		s.bufs = append(s.bufs, bi)
 		total++
 		if total > maxIndex || int64(len(order))*int64(f.maxSize) > memoryBudget {
-			f.fileOrder(yield)
-			return
+			tooBig = true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		yield(nil, err)
+		return
+	}
+	if tooBig {
+		f.fileOrder(p, yield)
+		return
+	}
+	// The walk's regions are counted here, once.
+	for i := range gaps {
+		f.passGap(&gaps[i])
+	}
+	if f.wrapped {
+		// After the wrap, file order is not time order: each CPU's
+		// buffers go by sequence number (or time when there is none).
+		for _, s := range order {
+			sortBySequence(s.bufs)
 		}
 	}
-	// The index pass counted skipped buffers; the merge pass must not
-	// count them again.
 	h := make(streamHeap, 0, len(order))
 	for _, s := range order {
 		s.br = bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
 		s.br2 = s.br
-		ok, cont := f.advance(s, yield)
+		ok, cont := f.advance(p, s, yield)
 		if !cont {
 			return
 		}
@@ -555,7 +594,7 @@ func (f *File) merged(yield func(*Event, error) bool) {
 		if !yield(&s.ev, nil) {
 			return
 		}
-		ok, cont := f.advance(s, yield)
+		ok, cont := f.advance(p, s, yield)
 		if !cont {
 			return
 		}
@@ -567,10 +606,31 @@ func (f *File) merged(yield func(*Event, error) bool) {
 	}
 }
 
+// sortBySequence orders one CPU's buffers by SequenceNumber, or by
+// timestamp when the writer left sequence numbers zero.
+func sortBySequence(bufs []BufferInfo) {
+	bySeq := true
+	for i := range bufs {
+		if bufs[i].Sequence == 0 {
+			bySeq = false
+			break
+		}
+	}
+	slices.SortStableFunc(bufs, func(a, b BufferInfo) int {
+		if bySeq && a.Sequence != b.Sequence {
+			return cmp.Compare(a.Sequence, b.Sequence)
+		}
+		if a.Timestamp != b.Timestamp {
+			return cmp.Compare(a.Timestamp, b.Timestamp)
+		}
+		return cmp.Compare(a.Offset, b.Offset)
+	})
+}
+
 // advance moves stream s to its next record, loading buffers as needed. ok
 // reports whether s has a current record; cont is false when the caller
 // must stop.
-func (f *File) advance(s *cpuStream, yield func(*Event, error) bool) (ok, cont bool) {
+func (f *File) advance(p *pass, s *cpuStream, yield func(*Event, error) bool) (ok, cont bool) {
 	for {
 		if s.it == nil || s.it.done {
 			if s.next >= len(s.bufs) {
@@ -585,9 +645,10 @@ func (f *File) advance(s *cpuStream, yield func(*Event, error) bool) (ok, cont b
 				r := s.ahead
 				s.ahead = nil
 				s.br, s.br2 = s.br2, s.br // r used br2: it becomes current
-				it, c = f.startRecords(bi, r.recs, r.base, r.err, yield)
+				it, c = f.startRecords(p, bi, r.recs, r.base, r.short, r.err, yield)
 			} else {
-				it, c = f.open(&s.br, bi, yield)
+				recs, base, short, err := s.br.load(bi)
+				it, c = f.startRecords(p, bi, recs, base, short, err, yield)
 			}
 			if !c {
 				return false, false
@@ -598,12 +659,9 @@ func (f *File) advance(s *cpuStream, yield func(*Event, error) bool) (ok, cont b
 			s.it = it
 			continue
 		}
-		got, err := s.it.next(&s.ev)
-		if err != nil {
-			f.count(func(st *Stats) { st.Warnings++ })
-			if !yield(nil, err) {
-				return false, false
-			}
+		got, iss := s.it.next(&s.ev)
+		if iss != nil {
+			f.report(p, *iss)
 		}
 		if got {
 			return true, true

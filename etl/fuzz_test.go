@@ -19,6 +19,8 @@ func FuzzFile(f *testing.F) {
 	f.Add(writeFixture(f, etltest.Options{CPUs: 2, BufferSize: 1024}, 20))
 	f.Add(writeFixture(f, etltest.Options{CPUs: 2, BufferSize: 1024, PointerSize: 4}, 20))
 	f.Add(writeFixture(f, etltest.Options{CPUs: 3, BufferSize: 1024, Compress: true}, 30))
+	// A circular file that wrapped (the ring of 3 slots went round).
+	f.Add(writeFixture(f, etltest.Options{CPUs: 2, BufferSize: 1024, RingBuffers: 3}, 60))
 	// The small real samples, read from ../shared at run time (they may not
 	// be copied into the project).
 	if dir := sharedtest.Dir(); dir != "" {

@@ -2,8 +2,10 @@ package etl_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -69,10 +71,18 @@ func readExpected(t testing.TB, dir string) []expectation {
 	return out
 }
 
+// realFindings are the integrity findings the real samples really carry;
+// every other sample must have none (no false alarm).
+var realFindings = map[string]map[etl.IssueKind]int64{
+	// Its logfile header says EventsLost = 3 (at offset 0x98): Windows
+	// recorded the loss, so it is reported.
+	"amsi-tracelogging-win10-18362.etl": {etl.IssueLostEvents: 3},
+}
+
 // TestRealFiles checks the reader against every real sample: record, buffer
 // and compressed-buffer counts, pointer size, OS build and per-provider
-// counts must match EXPECTED.tsv exactly, in both iteration orders, with no
-// warnings.
+// counts must match EXPECTED.tsv exactly, in both iteration orders, and the
+// integrity findings must be exactly those the file carries (realFindings).
 func TestRealFiles(t *testing.T) {
 	dir := sharedtest.ETLDir(t)
 	for _, want := range readExpected(t, dir) {
@@ -91,7 +101,8 @@ func TestRealFiles(t *testing.T) {
 				n := 0
 				var last int64
 				backwards := 0
-				for ev, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder}) {
+				var found []etl.Issue
+				for ev, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder, OnIssue: func(is etl.Issue) { found = append(found, is) }}) {
 					if err != nil {
 						t.Fatalf("file order %v: %v", fileOrder, err)
 					}
@@ -114,6 +125,14 @@ func TestRealFiles(t *testing.T) {
 				}
 				if !fileOrder && backwards > 0 {
 					t.Errorf("merged order: %d records go back in time", backwards)
+				}
+				in := f.Integrity()
+				wantTotals := realFindings[want.file]
+				if len(found) > 0 || !maps.Equal(in.Totals, wantTotals) || in.Complete() != (len(wantTotals) == 0) {
+					t.Errorf("file order %v: findings %v (iteration %v), want %v", fileOrder, in.Issues, found, wantTotals)
+				}
+				if st.Warnings != 0 || st.SkippedBuffers != 0 {
+					t.Errorf("file order %v: %d warnings, %d skipped buffers", fileOrder, st.Warnings, st.SkippedBuffers)
 				}
 			}
 		})
@@ -190,5 +209,67 @@ func TestOpenErrors(t *testing.T) {
 	_, err := etl.Open(filepath.Join(t.TempDir(), "missing.etl"))
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestRealCircular: the circular sample (LogFileMode 0x8000002) did not
+// wrap: its data buffers carry sequence numbers 1-4 in per-CPU order and
+// BuffersWritten matches, so there is no wrapped finding and file order
+// is kept.
+func TestRealCircular(t *testing.T) {
+	f, err := etl.Open(filepath.Join(sharedtest.ETLDir(t), "dotnet-gc-circular-win10-19045.etl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Header().LogFileMode&etl.ModeFileCircular == 0 {
+		t.Fatalf("mode %#x is not circular", f.Header().LogFileMode)
+	}
+	if in := f.Integrity(); len(in.Issues) != 0 {
+		t.Errorf("findings on an unwrapped circular file: %v", in.Issues)
+	}
+}
+
+// TestRealCutAtBuffers cuts real samples exactly at each buffer boundary
+// and inside the last buffer: never complete.
+func TestRealCutAtBuffers(t *testing.T) {
+	dir := sharedtest.ETLDir(t)
+	for _, name := range []string{"dotnet-gc-circular-win10-19045.etl", "kernel-perfdiag-win10-18362.etl", "powershell-win11-22623.etl",
+		"selfdescribing-compressed-win11-22000.etl", "kernel-dotnet-compressed-x86-win8-9200.etl", "lxcore-win10-19041.etl"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := etl.NewFile(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cuts []int64
+			for bi, err := range f.Buffers() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bi.Index > 0 {
+					cuts = append(cuts, bi.Offset, bi.Offset+int64(bi.Size)/2)
+				}
+			}
+			step := max(1, len(cuts)/24)
+			for i := 0; i < len(cuts); i += step {
+				cut := cuts[i]
+				f, err := etl.NewFile(bytes.NewReader(b[:cut]), cut)
+				if err != nil {
+					t.Fatalf("cut at %#x: %v", cut, err)
+				}
+				for _, err := range f.Events(etl.ReadOptions{}) {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if in := f.Integrity(); in.Complete() {
+					t.Errorf("cut at %#x of %#x: complete", cut, len(b))
+				}
+			}
+		})
 	}
 }

@@ -17,40 +17,58 @@ import (
 )
 
 // drain reads every event in both orders and returns the number of events
-// and warnings of the merged pass. It fails the test on a panic (by not
-// recovering) and on errors that are not *FormatError.
-func drain(t testing.TB, b []byte) (events, warnings int, openErr error) {
+// and the integrity record of the file. It fails the test on a panic (by
+// not recovering), on an open error that is not a *FormatError, on any
+// iteration error (damage is recorded as issues, not yielded), when the
+// two orders disagree on the number of events, and on issues that do not
+// name a plausible place.
+func drain(t testing.TB, b []byte) (events int, in etl.Integrity, openErr error) {
 	t.Helper()
-	for _, fileOrder := range []bool{false, true} {
+	counts := [2]int{}
+	for i, fileOrder := range []bool{false, true} {
 		f, err := etl.NewFile(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			var fe *etl.FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("NewFile: %v is not a *FormatError", err)
 			}
-			return 0, 0, err
+			return 0, etl.Integrity{}, err
 		}
-		e, w := 0, 0
-		for ev, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder}) {
+		var seen []etl.Issue
+		for ev, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder, OnIssue: func(is etl.Issue) { seen = append(seen, is) }}) {
 			if err != nil {
-				var fe *etl.FormatError
-				if !errors.As(err, &fe) {
-					t.Fatalf("%v is not a *FormatError", err)
-				}
-				if !strings.Contains(err.Error(), "offset 0x") {
-					t.Fatalf("error without offset: %v", err)
-				}
-				w++
-				continue
+				t.Fatalf("file order %v: iteration error %v", fileOrder, err)
 			}
 			_ = ev.Time
-			e++
+			counts[i]++
+		}
+		got := f.Integrity()
+		for _, is := range got.Issues {
+			if is.Offset < -1 || is.Offset > int64(len(b)) || is.Offset >= 0 && !strings.Contains(is.Message, "0x") || is.Kind == "" {
+				t.Fatalf("issue without a plausible place: %+v", is)
+			}
+		}
+		if len(seen) > len(got.Issues)+got.Omitted {
+			t.Fatalf("OnIssue saw %d issues, Integrity holds %d", len(seen), len(got.Issues))
 		}
 		if !fileOrder {
-			events, warnings = e, w
+			in = got
 		}
 	}
-	return events, warnings, nil
+	if counts[0] != counts[1] {
+		t.Fatalf("merged order read %d events, file order %d", counts[0], counts[1])
+	}
+	return counts[0], in, nil
+}
+
+// hasLoss returns the first issue with Loss, or nil.
+func hasLoss(in etl.Integrity) *etl.Issue {
+	for i := range in.Issues {
+		if in.Issues[i].Loss {
+			return &in.Issues[i]
+		}
+	}
+	return nil
 }
 
 func realSample(t testing.TB, name string) []byte {
@@ -71,7 +89,7 @@ func TestTruncated(t *testing.T) {
 			b := realSample(t, name)
 			full, _, _ := drain(t, b)
 			for _, cut := range []int{0, 10, 0x48, 0x60, 0x300, 70000, len(b) / 3, len(b)/2 + 13, len(b) - 100, len(b) - 1} {
-				ev, warn, err := drain(t, b[:cut])
+				ev, in, err := drain(t, b[:cut])
 				if cut <= 0x60 && err == nil {
 					t.Errorf("cut at %d: no error", cut)
 				}
@@ -82,8 +100,8 @@ func TestTruncated(t *testing.T) {
 				if ev > full || (ev == full && cut < len(b)/2) {
 					t.Errorf("cut at %d: %d events of %d", cut, ev, full)
 				}
-				if warn == 0 {
-					t.Errorf("cut at %d: no warning about the truncation", cut)
+				if in.Complete() || in.Totals[etl.IssueTruncated] == 0 {
+					t.Errorf("cut at %d: no truncation finding: %+v", cut, in.Issues)
 				}
 			}
 		})
@@ -107,17 +125,17 @@ func TestZeroedBuffer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var warns []string
 			n := 0
 			for _, err := range f.Events(etl.ReadOptions{FileOrder: true}) {
 				if err != nil {
-					warns = append(warns, err.Error())
-					continue
+					t.Fatal(err)
 				}
 				n++
 			}
-			if len(warns) != 1 || !strings.Contains(warns[0], "offset 0x"+strconvHex(off)) {
-				t.Fatalf("warnings %q, want one at offset %#x", warns, off)
+			in := f.Integrity()
+			if len(in.Issues) == 0 || in.Issues[0].Kind != etl.IssueDamagedBuffer || in.Issues[0].Offset != int64(off) ||
+				!in.Issues[0].Loss || !strings.Contains(in.Issues[0].Message, "0x"+strconvHex(off)) {
+				t.Fatalf("issues %+v, want a damaged buffer at offset %#x first", in.Issues, off)
 			}
 			if n >= full || n < full*8/10 {
 				t.Errorf("%d of %d events after losing one buffer", n, full)
@@ -197,16 +215,16 @@ func TestHostileSizes(t *testing.T) {
 			if tt.name == "saved offset compressed" {
 				binary.LittleEndian.PutUint16(b[4096+0x34:], etl.BufferFlagCompressed)
 			}
-			allocs := testing.AllocsPerRun(1, func() { drain(t, b) })
-			_ = allocs
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.TotalAlloc > 1<<30 {
-				t.Errorf("allocated %d MB in total", ms.TotalAlloc>>20)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			drain(t, b)
+			runtime.ReadMemStats(&after)
+			if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
+				t.Errorf("allocated %d MB reading a %d-byte file", d>>20, len(b))
 			}
-			ev, warn, err := drain(t, b)
-			if err != nil || warn == 0 || ev == 0 {
-				t.Errorf("events %d warnings %d err %v: want a partial result with a warning", ev, warn, err)
+			ev, in, err := drain(t, b)
+			if err != nil || in.Complete() || ev == 0 {
+				t.Errorf("events %d issues %+v err %v: want a partial result with a loss finding", ev, in.Issues, err)
 			}
 		})
 	}

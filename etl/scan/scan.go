@@ -81,16 +81,24 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 	}
 	dec.SetOSBuild(f.Header().OSBuild)
 	res := &Result{}
-	col := collector{res: res, on: opts.OnIssue}
-	col.header(f)
+	// Open found what the logfile and buffer headers say (losses,
+	// truncation, damaged buffers, a wrapped circular file, fill); the
+	// iteration adds damaged records and buffers as it meets them.
+	if opts.OnIssue != nil {
+		for _, is := range f.Integrity().Issues {
+			opts.OnIssue(is)
+		}
+	}
+	defer func() {
+		stopped := res.Integrity.Issues
+		res.Integrity = f.Integrity()
+		for _, is := range stopped {
+			res.Integrity.Add(is)
+		}
+	}()
 	e := &Event{}
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder}) {
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, OnIssue: opts.OnIssue}) {
 		if err != nil {
-			var fe *etl.FormatError
-			if errors.As(err, &fe) {
-				col.formatError(fe)
-				continue
-			}
 			return res, err
 		}
 		if res.Events%1024 == 0 {
@@ -118,35 +126,4 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		}
 	}
 	return res, nil
-}
-
-// collector turns what the reader reports into integrity findings.
-type collector struct {
-	res *Result
-	on  func(etl.Issue)
-}
-
-func (c *collector) add(is etl.Issue) {
-	c.res.Integrity.Add(is)
-	if c.on != nil {
-		c.on(is)
-	}
-}
-
-// header records the losses the logfile header admits to.
-func (c *collector) header(f *etl.File) {
-	h := f.Header()
-	if h.EventsLost > 0 {
-		c.add(etl.Issue{Kind: etl.IssueLostEvents, Offset: -1, Count: int64(h.EventsLost), Loss: true,
-			Message: fmt.Sprintf("ETW lost %d events while tracing (logfile header)", h.EventsLost)})
-	}
-	if h.BuffersLost > 0 {
-		c.add(etl.Issue{Kind: etl.IssueLostBuffers, Offset: -1, Count: int64(h.BuffersLost), Loss: true,
-			Message: fmt.Sprintf("ETW lost %d buffers while tracing (logfile header)", h.BuffersLost)})
-	}
-}
-
-// formatError records a damaged place the reader recovered from.
-func (c *collector) formatError(fe *etl.FormatError) {
-	c.add(etl.Issue{Kind: etl.IssueDamagedBuffer, Offset: fe.Off, Loss: true, Message: fe.Error()})
 }

@@ -52,6 +52,14 @@
 //     with header; see ../../etl/lz77). A buffer whose records do not shrink
 //     is stored uncompressed instead (believed to be what Windows does too;
 //     not seen in the samples).
+//   - With Options.RingBuffers the file is circular
+//     (EVENT_TRACE_FILE_MODE_CIRCULAR, netsh trace's default file mode):
+//     the header buffer stays first and the data buffers go round a ring
+//     of slots after it, each new buffer overwriting the oldest once the
+//     ring is full. The real circular sample in ../shared never wrapped, so
+//     the wrapped layout follows the documented behaviour ("after the file
+//     reaches the maximum size, the oldest events are replaced with
+//     incoming events"); BuffersWritten counts the overwritten buffers too.
 //
 // # Determinism
 //

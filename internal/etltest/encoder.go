@@ -87,6 +87,22 @@ func newEncoder(o Options, out io.Writer) (*encoder, error) {
 }
 
 func (e *encoder) write(b []byte) error {
+	if ring := e.o.RingBuffers; ring > 0 && e.written > 0 {
+		// Circular file: data buffer k (0-based) goes to ring slot k mod
+		// RingBuffers after the header buffer.
+		wa, ok := e.out.(io.WriterAt)
+		if !ok {
+			return errors.New("etltest: a circular file (RingBuffers) needs an io.WriterAt destination")
+		}
+		slot := int64(e.written-1) % int64(ring)
+		off := int64(e.o.BufferSize) * (1 + slot)
+		n, err := wa.WriteAt(b, off)
+		e.offset = max(e.offset, off+int64(n))
+		if err != nil {
+			return fmt.Errorf("etltest: writing buffer %d: %w", e.written, err)
+		}
+		return nil
+	}
 	n, err := e.out.Write(b)
 	e.offset += int64(n)
 	if err != nil {

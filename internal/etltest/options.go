@@ -85,11 +85,22 @@ type Options struct {
 	TimeZoneBias int32  // minutes, UTC = local time + bias
 	TimeZoneName string // StandardName and DaylightName (default "Coordinated Universal Time")
 
-	LogFileMode     uint32 // default ModeFileSequential (plus ModeRelog|ModeCompressed with Compress)
+	LogFileMode     uint32 // default ModeFileSequential (ModeFileCircular with RingBuffers; plus ModeRelog|ModeCompressed with Compress)
 	MaximumFileSize uint32 // in MB, as netsh's maxsize
-	EventsLost      uint32
-	BuffersLost     uint32
-	LoggerID        uint16 // ETW_BUFFER_CONTEXT.LoggerId (default 0x21; 0 in compressed files)
+
+	// RingBuffers > 0 writes a circular file (EVENT_TRACE_FILE_MODE_CIRCULAR,
+	// what `netsh trace start` uses unless filemode=single): the header
+	// buffer stays first and the data buffers go to a ring of RingBuffers
+	// slots after it. Once the ring is full the next buffer overwrites the
+	// oldest slot, so the file holds the newest RingBuffers buffers with the
+	// write position somewhere in the middle: file order is no longer time
+	// order. BuffersWritten counts every buffer written, overwritten ones
+	// included (as tracelog's "Buffers Written" does). Not with Compress;
+	// a Stream needs an io.WriterAt destination.
+	RingBuffers int
+	EventsLost  uint32
+	BuffersLost uint32
+	LoggerID    uint16 // ETW_BUFFER_CONTEXT.LoggerId (default 0x21; 0 in compressed files)
 
 	// ControllerPID and ControllerTID go into the logfile header record
 	// (the process that started the session, e.g. netsh.exe).
@@ -153,8 +164,14 @@ func (o Options) normalized() (Options, error) {
 	if o.TimeZoneName == "" {
 		o.TimeZoneName = DefaultTimeZone
 	}
+	if o.RingBuffers < 0 || o.RingBuffers > 0 && o.Compress {
+		return o, errors.New("etltest: RingBuffers must be positive and cannot be combined with Compress")
+	}
 	if o.LogFileMode == 0 {
 		o.LogFileMode = ModeFileSequential
+		if o.RingBuffers > 0 {
+			o.LogFileMode = ModeFileCircular
+		}
 	}
 	if o.Compress {
 		o.LogFileMode |= ModeCompressed | ModeRelog

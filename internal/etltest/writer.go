@@ -165,8 +165,15 @@ func writeNewFile(path string, b []byte) error {
 	return nil
 }
 
-// memFile is an in-memory io.Writer.
+// memFile is an in-memory io.Writer and io.WriterAt.
 type memFile struct{ b []byte }
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := int(off) + len(p); end > len(m.b) {
+		m.b = append(m.b, make([]byte, end-len(m.b))...)
+	}
+	return copy(m.b[off:], p), nil
+}
 
 func (m *memFile) Write(p []byte) (int, error) {
 	m.b = append(m.b, p...)
