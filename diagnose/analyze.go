@@ -113,8 +113,8 @@ func connections(f *Facts) ([]ConnectionTLS, int) {
 	for pass := 0; pass < 2; pass++ {
 		for _, c := range f.convs {
 			o := c.Outcome()
-			if c.ClientHello == nil && c.ServerHello == nil && !o.Failed() {
-				continue // not a TLS connection
+			if !isTLS(c) {
+				continue
 			}
 			if o.Failed() != (pass == 0) {
 				continue

@@ -284,21 +284,27 @@ func (f *Facts) serverName(c *packet.Conversation) string {
 func (f *Facts) connection(c *packet.Conversation) ConnectionTLS {
 	o := c.Outcome()
 	ct := ConnectionTLS{FirstSeen: c.FirstSeen.Time(), Client: f.red.AddrPort(c.Client), Server: f.red.AddrPort(c.Server), Outcome: o.String(), Failed: o.Failed()}
+	if n := outcomeNotes(c); n != "" {
+		ct.Outcome += " (" + n + ")"
+	}
 	if c.PIDKnown {
 		ct.PID = c.PID
 	}
 	if name := f.serverName(c); name != "" {
 		ct.SNI = f.red.Host(name)
 	}
-	if ch := c.ClientHello; ch != nil {
-		ct.ClientMax = ch.MaxVersion().String()
-		for _, v := range ch.Offered() {
-			ct.Offered = append(ct.Offered, v.String())
+	if p := c.Proxy; p != nil {
+		ct.Proxy = ct.Server
+		host, port, ok := strings.Cut(p.Target, ":")
+		ct.Server = f.red.Host(host)
+		if ok {
+			ct.Server += ":" + port
 		}
 	}
-	if c.ServerHello != nil {
-		ct.Selected = c.NegotiatedVersion().String()
-		ct.Cipher = tlswire.CipherSuiteName(c.ServerHello.CipherSuite)
+	ct.ClientMax, ct.Offered = HelloVersions(c.ClientHello)
+	ct.Selected = SelectedVersion(c)
+	if sh := c.ServerHello; sh != nil && sh.CipherSuite != 0 {
+		ct.Cipher = tlswire.CipherSuiteName(sh.CipherSuite)
 	}
 	return ct
 }

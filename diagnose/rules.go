@@ -19,6 +19,7 @@ type Rule func(f *Facts, prior []Verdict) []Verdict
 var Rules = []Rule{
 	ruleWinHTTPTLS12Off,
 	ruleCredentialsFailed,
+	ruleProxyRefused,
 	ruleHandshakeFailed,
 	ruleCertificate,
 	ruleVersionMismatch,
@@ -131,6 +132,47 @@ func ruleCredentialsFailed(f *Facts, prior []Verdict) []Verdict {
 	}}
 }
 
+// ruleProxyRefused: the explicit proxy answered the CONNECT (RFC 9110
+// §9.3.6) with an error, so no TLS handshake with the target happened.
+func ruleProxyRefused(f *Facts, _ []Verdict) []Verdict {
+	type key struct {
+		proxy, target string
+		status        int
+	}
+	seen := map[key]int{}
+	var out []Verdict
+	for _, c := range f.convs {
+		o := c.Outcome()
+		if o.Kind != packet.OutcomeProxyRefused {
+			continue
+		}
+		ct := f.connection(c)
+		k := key{ct.Proxy, ct.Server, o.Status}
+		if i, ok := seen[k]; ok {
+			out[i].count++
+			out[i].Title = fmt.Sprintf("The proxy %s refused CONNECT %s %d times: HTTP %d %s", k.proxy, k.target, out[i].count, o.Status, c.Proxy.Reason)
+			continue
+		}
+		v := Verdict{Kind: KindProxyRefused, Severity: Problem, count: 1,
+			Title:    fmt.Sprintf("The proxy %s refused CONNECT %s: HTTP %d %s", k.proxy, k.target, o.Status, c.Proxy.Reason),
+			Detail:   "The client reached the proxy, but the proxy did not open the tunnel, so no TLS handshake with the target took place: this is not a TLS version problem.",
+			Evidence: []Evidence{{Time: ct.FirstSeen, Source: "packet", Text: fmt.Sprintf("CONNECT %s → %s %d %s", k.target, k.proxy, o.Status, c.Proxy.Reason)}},
+		}
+		switch {
+		case o.Status == 407:
+			v.Fix = []string{"The proxy wants authentication (407): let the proxy allow the server's account without authentication for the target (Exchange Hybrid: the Office 365 URLs and IP ranges), or configure credentials for the application."}
+		case o.Status == 403:
+			v.Fix = []string{"The proxy forbids the target (403): add it to the proxy's allow list (Office 365 URLs and IP address ranges)."}
+		default:
+			v.Fix = []string{"Check the proxy's log for this CONNECT and its access rules for the target."}
+		}
+		v.Fix = append(v.Fix, "Check which proxy WinHTTP uses: netsh winhttp show proxy.")
+		seen[k] = len(out)
+		out = append(out, v)
+	}
+	return out
+}
+
 // handshakeFailureKey groups failures per server, outcome and client
 // version: a retrying client fails the same way many times.
 type handshakeFailureKey struct {
@@ -145,7 +187,7 @@ func ruleHandshakeFailed(f *Facts, prior []Verdict) []Verdict {
 	certProblem := len(f.certFail) > 0
 	for _, c := range f.convs {
 		o := c.Outcome()
-		if !o.Failed() {
+		if !o.Failed() || o.Kind == packet.OutcomeProxyRefused {
 			continue
 		}
 		// After a certificate error the client drops a completed (or
@@ -163,7 +205,7 @@ func ruleHandshakeFailed(f *Facts, prior []Verdict) []Verdict {
 		if c.ClientHello != nil {
 			max = c.ClientHello.MaxVersion()
 		}
-		k := handshakeFailureKey{orDash(ct.SNI) + " (" + ct.Server + ")", o.String(), max}
+		k := handshakeFailureKey{target(ct, c), o.String(), max}
 		if i, ok := groups[k]; ok {
 			v := &out[i]
 			v.count++

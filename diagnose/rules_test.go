@@ -3,6 +3,7 @@ package diagnose_test
 import (
 	"crypto/tls"
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -179,5 +180,78 @@ func TestFixWithoutWinHTTP(t *testing.T) {
 	js, _ := json.Marshal(a)
 	if strings.Contains(string(js), "0001-01-01") {
 		t.Errorf("JSON has a zero time: %s", js)
+	}
+}
+
+// proxyTrace is an Exchange server reaching Office 365 through an explicit
+// proxy (RFC 9110 §9.3.6): the client sends "CONNECT host:443", the proxy
+// answers with reply, and (for a 2xx reply) the TLS handshake runs inside
+// the tunnel.
+func proxyTrace(t *testing.T, reply string, tlsWrites []nettrace.Write) []byte {
+	proxy := netip.MustParseAddrPort("10.0.0.1:8080")
+	b := nettrace.New(etltest.Options{Build: 17763})
+	b.WebIOACHStart(nettrace.PowerShell, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA80, Version: 1})
+	w := []nettrace.Write{
+		{Data: []byte("CONNECT outlook.office365.com:443 HTTP/1.1\r\nHost: outlook.office365.com:443\r\n\r\n")},
+		{FromServer: true, Data: []byte(reply)},
+	}
+	if err := b.TCPSession(nettrace.Session{Client: nettrace.ClientAddr, Server: proxy, Writes: append(w, tlsWrites...), End: nettrace.EndServerFIN}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestProxy: a refused CONNECT is a proxy verdict, not a request for a
+// new capture; a TLS 1.0 handshake refused inside a tunnel is a handshake
+// verdict that names the target and the proxy.
+func TestProxy(t *testing.T) {
+	a := analyzeBytes(t, proxyTrace(t, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\n\r\n", nil), nil)
+	if len(a.Verdicts) == 0 || a.Verdicts[0].Kind != diagnose.KindProxyRefused || !strings.Contains(a.Verdicts[0].Title, "407") ||
+		!strings.Contains(a.Verdicts[0].Title, "outlook.office365.com:443") || !strings.Contains(a.Verdicts[0].Title, "10.0.0.1:8080") {
+		t.Errorf("refused: %v %+v", kinds(a), a.Verdicts)
+	}
+	if strings.Contains(allText(a), "capture=yes") {
+		t.Errorf("asks for packets: %s", allText(a))
+	}
+	a = analyzeBytes(t, proxyTrace(t, "HTTP/1.1 200 Connection established\r\n\r\n", handshakeWrites(t, tls.VersionTLS10, tls.VersionTLS12)), nil)
+	if len(a.Verdicts) == 0 || a.Verdicts[0].Kind != diagnose.KindSchannelTLS12Off && a.Verdicts[0].Kind != diagnose.KindHandshakeFailed {
+		t.Fatalf("tunnel: %v", kinds(a))
+	}
+	if v := a.Verdicts[0]; !strings.Contains(v.Title, "outlook.office365.com via proxy 10.0.0.1:8080") || !strings.Contains(v.Title, "alert 70") {
+		t.Errorf("tunnel verdict: %s", v.Title)
+	}
+	if len(a.Connections) != 1 || a.Connections[0].Proxy != "10.0.0.1:8080" || a.Connections[0].Server != "outlook.office365.com:443" {
+		t.Errorf("rows %+v", a.Connections)
+	}
+}
+
+// TestMidStream: a capture that starts after the handshake (no SYN, only
+// TLS application data records, as RFC 5246 §6.2 frames them) lists the
+// connection as TLS with its record version, is not a failure, and its
+// encrypted close is not read as an alert.
+func TestMidStream(t *testing.T) {
+	w := handshakeWrites(t, tls.VersionTLS12, tls.VersionTLS12)
+	var after []nettrace.Write
+	for _, x := range w[len(w)-4:] {
+		if !x.FromServer {
+			after = append(after, x) // application data and the encrypted close_notify
+		}
+	}
+	b := nettrace.New(etltest.Options{Build: 17763})
+	b.WebIOACHStart(nettrace.PowerShell, nettrace.ACH{Connection: 1, EnabledProtocols: 0xA80, Version: 1})
+	if err := b.TCPSession(nettrace.Session{Client: nettrace.ClientAddr, Server: nettrace.O365Addr, Writes: after, NoHandshake: true, End: nettrace.EndClientFIN}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyzeBytes(t, data, nil)
+	if a.HasProblem() || len(a.Connections) != 1 || a.Connections[0].Failed || !strings.Contains(a.Connections[0].Outcome, "handshake not captured") {
+		t.Errorf("verdicts %v, rows %+v", kinds(a), a.Connections)
 	}
 }

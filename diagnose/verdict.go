@@ -28,6 +28,7 @@ const (
 	KindWinHTTPTLS12Off     Kind = "winhttp_tls12_disabled"         // WinHTTP asked Schannel for a mask without TLS 1.2
 	KindCredentialsFailed   Kind = "schannel_credentials_failed"    // AcquireCredentialsHandle failed: no requested protocol is enabled in SCHANNEL
 	KindSchannelTLS12Off    Kind = "schannel_tls12_client_disabled" // WinHTTP asked for TLS 1.2, the ClientHello offered less
+	KindProxyRefused        Kind = "proxy_refused"                  // the explicit proxy refused the CONNECT tunnel
 	KindHandshakeFailed     Kind = "handshake_failed"               // a handshake failed on the wire
 	KindCertificateInvalid  Kind = "certificate_invalid"            // server certificate validation failed
 	KindVersionMismatch     Kind = "winhttp_version_mismatch"       // WinHttp 1053
@@ -75,7 +76,8 @@ type ProcessTLS struct {
 type ConnectionTLS struct {
 	FirstSeen time.Time `json:"first_seen,omitzero"`
 	Client    string    `json:"client"`
-	Server    string    `json:"server"`
+	Server    string    `json:"server"`          // through a proxy: the CONNECT target
+	Proxy     string    `json:"proxy,omitempty"` // the HTTP proxy of a CONNECT tunnel
 	SNI       string    `json:"sni,omitempty"`
 	ClientMax string    `json:"client_max,omitempty"`
 	Offered   []string  `json:"offered,omitempty"`

@@ -106,7 +106,11 @@ func connectionTable(a *diagnose.Analysis) *Table {
 			if c.PID != 0 {
 				pid = strconv.FormatUint(uint64(c.PID), 10)
 			}
-			t.Add(ts(c.FirstSeen), pid, c.Client, c.Server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
+			server := c.Server
+			if c.Proxy != "" {
+				server += " via proxy " + c.Proxy
+			}
+			t.Add(ts(c.FirstSeen), pid, c.Client, server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
 			n++
 		}
 	}

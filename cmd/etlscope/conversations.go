@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/etlscope/etlscope/diagnose"
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
@@ -163,25 +164,11 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 	if c.PIDKnown {
 		pid = strconv.FormatUint(uint64(c.PID), 10)
 	}
-	clientMax, offered := helloVersions(c.ClientHello)
-	var selected, cipher string
-	if sh := c.ServerHello; sh != nil {
-		selected = c.NegotiatedVersion().String()
-		if !sh.VersionKnown() {
-			// Cut before its extensions: a TLS 1.3 ServerHello also
-			// says TLS 1.2 in its legacy field.
-			selected = "≥ " + selected + " (hello truncated)"
-		}
-		if sh.CipherSuite != 0 {
-			cipher = tlswire.CipherSuiteName(sh.CipherSuite)
-		}
-	}
-	if c.HelloRetry != nil {
-		if c.ServerHello == nil {
-			selected = "HelloRetryRequest, no final ServerHello"
-		} else {
-			selected += " (after HelloRetryRequest)"
-		}
+	clientMax, offeredList := diagnose.HelloVersions(c.ClientHello)
+	offered := strings.Join(offeredList, ", ")
+	selected, cipher := diagnose.SelectedVersion(c), ""
+	if sh := c.ServerHello; sh != nil && sh.CipherSuite != 0 {
+		cipher = tlswire.CipherSuiteName(sh.CipherSuite)
 	}
 	outcome := c.Outcome().String()
 	var notes []string
@@ -214,37 +201,6 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 		outcome += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return []string{formatTime(c.FirstSeen.Time()), client, server, pid, sni, clientMax, offered, selected, cipher, outcome}
-}
-
-// helloVersions renders the client's highest and offered versions, saying
-// where a partial fact comes from when the capture cut the hello.
-func helloVersions(ch *tlswire.ClientHello) (clientMax, offered string) {
-	if ch == nil {
-		return "", ""
-	}
-	if ch.VersionsKnown() {
-		return ch.MaxVersion().String(), versionList(ch.Offered())
-	}
-	// Cut before supported_versions: legacy_version is a lower bound of
-	// the client's highest version (RFC 8446 §4.1.2), and without it only
-	// the record version is left.
-	if ch.LegacyVersion != 0 {
-		v := "≥ " + ch.LegacyVersion.String() + " (hello truncated)"
-		return v, v
-	}
-	if ch.RecordVersion != 0 {
-		v := "≥ " + ch.RecordVersion.String() + " (record version only, hello truncated)"
-		return v, v
-	}
-	return "(hello truncated)", "(hello truncated)"
-}
-
-func versionList(vs []tlswire.Version) string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = v.String()
-	}
-	return strings.Join(s, ", ")
 }
 
 // propAddr returns a socket-address property.
