@@ -64,6 +64,12 @@ var DefaultPublic = []string{
 // Redactor replaces identifying values with stable placeholders. It is not
 // safe for concurrent use. A nil *Redactor leaves values unchanged.
 type Redactor struct {
+	*state
+	fit bool // same-length replacements (for rewriting a trace in place)
+}
+
+// state is what the views of one Redactor share.
+type state struct {
 	key          []byte
 	public       map[string]bool
 	publicSuffix []string
@@ -71,9 +77,7 @@ type Redactor struct {
 	vocab        map[string]class              // learned values (lower case) → class
 	vocabRE      *regexp.Regexp
 	vocabDirty   bool
-	fit          bool // same-length replacements (for rewriting a trace in place)
 	amap         *addrMap
-	counts       [numClasses]int
 }
 
 // NewRedactor returns a Redactor with numbered placeholders and the
@@ -82,7 +86,7 @@ func NewRedactor() *Redactor { return New(Options{}) }
 
 // New returns a Redactor configured by o.
 func New(o Options) *Redactor {
-	r := &Redactor{key: o.Key, public: map[string]bool{}, vocab: map[string]class{}, amap: newAddrMap()}
+	r := &Redactor{state: &state{key: o.Key, public: map[string]bool{}, vocab: map[string]class{}, amap: newAddrMap()}}
 	for i := range r.ph {
 		r.ph[i] = map[string]string{}
 	}
