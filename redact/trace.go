@@ -155,19 +155,19 @@ func (p *planner) frame(ev *etl.Event, data []byte, link layers.LinkType) {
 
 // Summary says what Sanitize did.
 type Summary struct {
-	Buffers, Records  int
-	Decompressed      int            // compressed buffers written uncompressed
-	Replaced          map[string]int // distinct values replaced, by kind
-	Strings           int            // strings rewritten in event payloads
-	Credentials       int            // credential values blanked
-	Frames            int            // frames rewritten (addresses mapped, payload cut)
-	ClearedFrames     int            // frames cleared entirely (fragments, Wi-Fi, non-IP)
-	PayloadKept       int64          // TCP payload bytes kept (TLS headers and handshakes)
-	PayloadCleared    int64          // payload bytes cleared
-	OpaqueCleared     int            // binary values cleared
-	SkippedBuffers    int            // unreadable buffers left out
-	UndecodedRecords  int            // records that could not be parsed, cleared with the rest of their buffer
-	SIDs              int            // user SIDs cleared from extended data
+	Buffers, Records int
+	Decompressed     int            // compressed buffers written uncompressed
+	Replaced         map[string]int // distinct values replaced, by kind
+	Strings          int            // strings rewritten in event payloads
+	Credentials      int            // credential values blanked
+	Frames           int            // frames rewritten (addresses mapped, payload cut)
+	ClearedFrames    int            // frames cleared entirely (fragments, Wi-Fi, non-IP)
+	PayloadKept      int64          // TCP payload bytes kept (TLS headers and handshakes)
+	PayloadCleared   int64          // payload bytes cleared
+	OpaqueCleared    int            // binary values cleared
+	SkippedBuffers   int            // unreadable buffers left out
+	UndecodedRecords int            // records that could not be parsed, cleared with the rest of their buffer
+	SIDs             int            // user SIDs cleared from extended data
 }
 
 // Sanitize writes a sanitized copy of in to out: the same buffers and
