@@ -284,25 +284,6 @@ func convColumns(csv string) string {
 	return strings.Join(out, "\n")
 }
 
-func TestRedactDebugDump(t *testing.T) {
-	if os.Getenv("REDACT_DUMP") == "" {
-		t.Skip()
-	}
-	in := privacyTrace(t)
-	out := filepath.Join(t.TempDir(), "o.etl")
-	_, s, _ := runCLI(t, "redact", in, out)
-	t.Log(s)
-	_, ta, _ := runCLI(t, "conversations", in, "-o", "csv")
-	_, tb, _ := runCLI(t, "conversations", out, "-o", "csv")
-	t.Log(ta, "\n", tb)
-	_, oa, _ := runCLI(t, "analyze", out)
-	t.Log(oa)
-	_, e, _ := runCLI(t, "events", out, "-o", "csv", "--fields", "HostName,UserName,Password,QueryResults,ProcessPath,Message,RemoteCertSubjectName")
-	t.Log(e)
-	_, e, _ = runCLI(t, "events", in, "--redact", "-o", "csv", "--fields", "HostName,UserName,QueryResults,ProcessPath,Message,RemoteCertSubjectName")
-	t.Log(e)
-}
-
 // profileRE finds the user name of a profile path, in text decoded from
 // UTF-16LE or ASCII.
 var profileRE = regexp.MustCompile(`(?i)\\(?:Users|Documents and Settings)\\([^\\\x00"]+)\\`)
