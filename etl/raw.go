@@ -15,6 +15,7 @@ type RawBuffer struct {
 	// Problem is a recovered format problem of the buffer (truncated,
 	// corrupt compressed data); Records then holds the usable prefix.
 	Problem error
+	short   bool // Records is cut (truncated or undecompressable buffer)
 }
 
 // RawRecord is one record of a RawBuffer.
@@ -43,7 +44,7 @@ func (f *File) RawBuffers() iter.Seq2[*RawBuffer, error] {
 				}
 				continue
 			}
-			recs, _, lerr := br.load(&bi)
+			recs, _, short, lerr := br.load(&bi)
 			var fe *FormatError
 			if lerr != nil && !errors.As(lerr, &fe) {
 				yield(nil, lerr)
@@ -53,6 +54,7 @@ func (f *File) RawBuffers() iter.Seq2[*RawBuffer, error] {
 			copy(rb.Header[:], br.raw[:BufferHeaderSize])
 			rb.Records = recs
 			rb.Problem = lerr
+			rb.short = short
 			f.count(func(s *Stats) {
 				s.Buffers++
 				s.BytesDone += int64(bi.Size)
@@ -67,9 +69,9 @@ func (f *File) RawBuffers() iter.Seq2[*RawBuffer, error] {
 	}
 }
 
-// RawRecords iterates over the records of rb in order. It stops at the end
-// marker (0xFF fill or zeroes) or at the first record whose boundaries are
-// lost (yielded with Err and a nil Event; Size is then 0).
+// RawRecords iterates over the records of rb in order, up to the fill
+// that ends them. A damaged record is yielded with Err and a nil Event;
+// Size is then the number of bytes the reader skipped.
 func (f *File) RawRecords(rb *RawBuffer) iter.Seq[RawRecord] {
 	return func(yield func(RawRecord) bool) {
 		base := int64(-1)
@@ -77,11 +79,11 @@ func (f *File) RawRecords(rb *RawBuffer) iter.Seq[RawRecord] {
 			base = rb.Info.Offset + BufferHeaderSize
 		}
 		info := rb.Info
-		it := &recordIter{bi: &info, p: rb.Records, base: base}
+		it := &recordIter{bi: &info, p: rb.Records, base: base, short: rb.short}
 		for !it.done {
 			pos := it.pos
 			ev := &Event{}
-			got, err := it.next(ev)
+			got, iss := it.next(ev)
 			size := it.pos - pos
 			if got {
 				f.finish(ev)
@@ -90,7 +92,7 @@ func (f *File) RawRecords(rb *RawBuffer) iter.Seq[RawRecord] {
 				}
 				continue
 			}
-			if err != nil && !yield(RawRecord{Pos: pos, Size: size, Err: err}) {
+			if iss != nil && !yield(RawRecord{Pos: pos, Size: size, Err: &FormatError{Off: iss.Offset, Msg: iss.Message}}) {
 				return
 			}
 		}
