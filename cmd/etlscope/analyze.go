@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/diagnose"
-	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 )
 
@@ -65,7 +64,9 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams)
 	opts := diagnose.Options{Filter: flt, OnIssue: issueWarner(s, t.Name)}
 	name := t.Name
 	if o.redact {
-		opts.Redact = redact.NewRedactor()
+		if opts.Redact, err = s.privacy().learnRedactor(ctx, t, nil); err != nil {
+			return err
+		}
 		name = "NetTrace.etl (name redacted)"
 	}
 	a, err := diagnose.Analyze(ctx, t.File, name, opts)

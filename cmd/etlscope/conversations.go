@@ -123,7 +123,9 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 	}
 	var red *redact.Redactor
 	if o.redact {
-		red = redact.NewRedactor()
+		if red, err = s.privacy().learnRedactor(ctx, t, nil); err != nil {
+			return err
+		}
 	}
 	tbl := &report.Table{Title: "TCP conversations", Columns: conversationColumns}
 	for _, c := range convs {

@@ -103,6 +103,7 @@ func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) e
 	if err != nil {
 		return err
 	}
+	s.privacy().applyTo(dec)
 	t, err := openTrace(path, s)
 	if err != nil {
 		return err
@@ -115,7 +116,9 @@ func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) e
 		return err
 	}
 	if o.redact {
-		out.red = redact.NewRedactor()
+		if out.red, err = s.privacy().learnRedactor(ctx, t, o.manifests); err != nil {
+			return err
+		}
 	}
 	n := 0
 	opts := scan.Options{FileOrder: o.fileOrder, Filter: flt, Decoder: dec, OnIssue: issueWarner(s, t.Name)}
@@ -169,15 +172,27 @@ func isCredentialEvent(ev *etl.Event) bool {
 	return ev.Provider == decode.WinHttp && ev.ID == 100
 }
 
-// propText renders a property, redacted when asked.
-func (ew *eventWriter) propText(v decode.Value) string {
+// propText renders a property, redacted by its kind when asked (opaque
+// bytes give "" and are dropped).
+func (ew *eventWriter) propText(p decode.Property) string {
+	v := p.Value
 	if ew.red == nil {
 		return v.String()
 	}
 	if ap, ok := v.AddrPort(); ok && ap.IsValid() {
 		return ew.red.AddrPort(ap)
 	}
-	return ew.red.Text(v.String())
+	return ew.red.Value(p.Kind, v.String())
+}
+
+// prop returns the property called name (case-insensitive).
+func prop(d *decode.Decoded, name string) (decode.Property, bool) {
+	for _, p := range d.Properties {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return decode.Property{}, false
 }
 
 func newEventWriter(w io.Writer, format report.Format, fields []string) (*eventWriter, error) {
@@ -246,7 +261,10 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		if len(d.Properties) > 0 {
 			j.Properties = make(map[string]any, len(d.Properties))
 			for _, p := range d.Properties {
-				j.Properties[p.Name] = ew.propText(p.Value)
+				if ew.red != nil && p.Kind == decode.PropOpaque {
+					continue // opaque bytes (packets, binary values) are dropped under --redact
+				}
+				j.Properties[p.Name] = ew.propText(p)
 			}
 		}
 		sep := ",\n"
@@ -270,9 +288,9 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		ev.Kind.String(), ew.red.Text(d.Description),
 	}
 	for _, name := range ew.fields {
-		v, ok := d.Prop(name)
+		p, ok := prop(d, name)
 		if ok {
-			cells = append(cells, ew.propText(v))
+			cells = append(cells, ew.propText(p))
 		} else {
 			cells = append(cells, "")
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/etl/scan"
-	"github.com/etlscope/etlscope/redact"
 	"github.com/etlscope/etlscope/report"
 	"github.com/etlscope/etlscope/wintls"
 )
@@ -118,7 +117,8 @@ func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error
 	}
 	info := buildInfo(t.Name, t.File, counts, res)
 	if o.redact {
-		red := redact.NewRedactor()
+		red := s.privacy().newRedactor()
+		red.LearnHeader(t.File.Header())
 		info.File = "NetTrace.etl (name redacted)"
 		info.LogFileName = red.Text(info.LogFileName)
 		info.LoggerName = red.Text(info.LoggerName)

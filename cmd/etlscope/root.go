@@ -26,6 +26,16 @@ type streams struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+
+	priv *privacyOptions // the root's --show-secrets, --redact-key, --public-name
+}
+
+// privacy returns the privacy flags (zero values when none were parsed).
+func (s *streams) privacy() *privacyOptions {
+	if s.priv == nil {
+		s.priv = &privacyOptions{}
+	}
+	return s.priv
 }
 
 // exitError carries a specific exit code out of a command's run function.
@@ -63,6 +73,7 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(&quietFlag, "quiet", "q", false, "no progress output on stderr")
+	s.privacy().addFlags(root.PersistentFlags())
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -78,6 +89,7 @@ var commandConstructors = []func(*streams) *cobra.Command{
 	newEventsCmd,
 	newConversationsCmd,
 	newPcapCmd,
+	newRedactCmd,
 	newCaptureCmd,
 	newDoctorCmd,
 	newWatchCmd,

@@ -14,6 +14,10 @@ import (
 type Property struct {
 	Name  string
 	Value Value
+	Kind  PropKind // what the value is about (host, user, credential, …)
+	// Off and Len locate the value's bytes in the event's UserData (Len 0
+	// for values that have none), for tools that rewrite a trace.
+	Off, Len int
 }
 
 // Decoded is an event with its properties and description.
@@ -152,6 +156,28 @@ type Decoder struct {
 	names      map[etl.GUID]string
 	meta       map[metaKey]*schema // schemas embedded in the trace (TRACE_EVENT_INFO)
 	metaErrors int
+	secrets    bool // show credential values instead of Hidden
+}
+
+// Hidden is what a credential value (PropCredential: passwords, tokens,
+// credential blobs) decodes to unless ShowSecrets is on, in properties and
+// descriptions alike.
+const Hidden = "(hidden)"
+
+// ShowSecrets makes the decoder return credential values as they are in
+// the trace (etlscope --show-secrets). Off by default: output is ticket-safe.
+func (d *Decoder) ShowSecrets(on bool) { d.secrets = on }
+
+// hideSecrets replaces credential values with Hidden.
+func (d *Decoder) hideSecrets(props []Property) {
+	if d.secrets {
+		return
+	}
+	for i := range props {
+		if props[i].Kind == PropCredential {
+			props[i].Value = strVal(Hidden)
+		}
+	}
 }
 
 // New returns a decoder with the built-in schemas.
@@ -248,7 +274,7 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 
 func (d *Decoder) raw(out *Decoded, ev *etl.Event) {
 	if len(ev.UserData) > 0 {
-		out.Properties = append(out.Properties, Property{Name: "UserData", Value: bytesVal(ev.UserData)})
+		out.Properties = append(out.Properties, Property{Name: "UserData", Value: bytesVal(ev.UserData), Kind: PropOpaque, Len: len(ev.UserData)})
 	}
 }
 
@@ -327,6 +353,7 @@ func hexPrefix(b []byte) string {
 }
 
 func (d *Decoder) finish(out *Decoded, s *schema) {
+	d.hideSecrets(out.Properties)
 	out.EventName, out.TaskName, out.OpcodeName, out.believed = s.name, s.task, s.opcode, s.believed
 	if out.EventName == "" {
 		out.EventName = s.task

@@ -126,6 +126,7 @@ func parseEventInfo(b []byte) (metaKey, *schema, error) {
 		} else if count > 1 || flags&propParamFixedCnt != 0 {
 			f.count = int(count)
 		}
+		f.kind = kindOf(f.name, f.typ, 0)
 		if f.name == "" {
 			f.name = fmt.Sprintf("field%d", i+1)
 		}

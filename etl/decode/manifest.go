@@ -136,6 +136,7 @@ func (d *Decoder) LoadManifest(r io.Reader) error {
 						return fmt.Errorf("provider %q template %q: variable-count field %q not supported", p.Name, t.TID, dt.Name)
 					}
 				}
+				f.kind = kindOf(f.name, f.typ, 0)
 				idx[dt.Name] = len(fs)
 				fs = append(fs, f)
 			}

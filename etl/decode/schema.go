@@ -61,6 +61,7 @@ type field struct {
 	fixedLen int     // fixed byte (or character) length of a binary or string field
 	members  []field // the fields of a structure (TraceLogging); typ is 0
 	mapper   valueMap
+	kind     PropKind // what the value is about (see kindOf)
 }
 
 // schema is the layout of one event (provider, id, version).
@@ -113,6 +114,7 @@ func parseFields(spec string) []field {
 				fd.typ = tX32
 			}
 		}
+		fd.kind = kindOf(fd.name, fd.typ, 0)
 		idx[fd.name] = len(out)
 		out = append(out, fd)
 	}
@@ -159,10 +161,11 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 				var used int
 				var err error
 				props, used, err = decodeFields(f.members, p[off:], ptrSize, props)
-				off += used
 				for j := start; j < len(props); j++ {
 					props[j].Name = prefix + props[j].Name
+					props[j].Off += off
 				}
+				off += used
 				if err != nil {
 					return props, off, fmt.Errorf("field %s: %w", f.name, err)
 				}
@@ -177,7 +180,7 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 			if len(p)-off < n {
 				return props, off, fmt.Errorf("field %s: %w", f.name, errTrunc)
 			}
-			props = append(props, Property{Name: f.name, Value: bytesVal(p[off : off+n])})
+			props = append(props, Property{Name: f.name, Value: bytesVal(p[off : off+n]), Kind: f.kind, Off: off, Len: n})
 			off += n
 			continue
 		}
@@ -192,7 +195,7 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 			if isArray {
 				name = fmt.Sprintf("%s[%d]", f.name, k)
 			}
-			props = append(props, Property{Name: name, Value: v})
+			props = append(props, Property{Name: name, Value: v, Kind: f.kind, Off: off - used, Len: used})
 			if len(props)-base > 4096 {
 				return props, off, fmt.Errorf("too many values")
 			}

@@ -132,6 +132,7 @@ func parseTLMeta(m []byte) (*tlEvent, error) {
 				return nil, fmt.Errorf("decode: TraceLogging in-type %d of %q not supported", in&tlTypeMask, name)
 			}
 			f.typ = t
+			f.kind = kindOf(name, t, out)
 			fields = append(fields, f)
 		}
 		return fields, nil
@@ -160,6 +161,7 @@ func (d *Decoder) decodeTL(out *Decoded, ev *etl.Event, meta []byte) bool {
 	} else if n != len(ev.UserData) {
 		out.Warning = fmt.Sprintf("TraceLogging event %s: %d bytes not described by its metadata", tl.name, len(ev.UserData)-n)
 	}
+	d.hideSecrets(out.Properties)
 	out.Description = render("", out.Properties, tl.name)
 	return true
 }
