@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,9 +74,12 @@ type state struct {
 	publicSuffix []string
 	ph           [numClasses]map[string]string // value (lower case) → placeholder
 	vocab        map[string]class              // learned values (lower case) → class
-	vocabRE      *regexp.Regexp
+	vocabM       *vocabMatcher
 	vocabDirty   bool
-	amap         *addrMap
+	// textCache memoises Text per same-length mode; emptied whenever the
+	// vocabulary changes.
+	textCache [2]map[string]string
+	amap      *addrMap
 }
 
 // NewRedactor returns a Redactor with numbered placeholders and the
@@ -539,30 +541,75 @@ func isDigits(s string) bool {
 	return true
 }
 
-// vocabulary returns the regexp matching every learned value, longest
-// first.
-func (r *Redactor) vocabulary() *regexp.Regexp {
+// vocabulary returns the matcher of every learned value, longest first,
+// or nil when nothing was learned.
+func (r *Redactor) vocabulary() *vocabMatcher {
 	if !r.vocabDirty {
-		return r.vocabRE
+		return r.vocabM
 	}
 	r.vocabDirty = false
-	words := make([]string, 0, len(r.vocab))
-	for w := range r.vocab {
-		words = append(words, w)
-	}
-	sort.Slice(words, func(i, j int) bool {
-		if len(words[i]) != len(words[j]) {
-			return len(words[i]) > len(words[j])
-		}
-		return words[i] < words[j]
-	})
-	for i, w := range words {
-		words[i] = regexp.QuoteMeta(w)
-	}
-	if len(words) == 0 {
-		r.vocabRE = nil
+	r.textCache = [2]map[string]string{}
+	r.vocabM = newVocabMatcher(r.vocab)
+	return r.vocabM
+}
+
+// vocabMatcher finds learned words in text, case-insensitively, at word
+// boundaries, the longest word first. Words are bucketed by their first
+// two bytes, so a text costs one look-up per word start whatever the size
+// of the vocabulary (an alternation regexp of hundreds of words did not).
+type vocabMatcher struct {
+	byPrefix map[[2]byte][]string // lower-case words, longest first
+}
+
+func newVocabMatcher(vocab map[string]class) *vocabMatcher {
+	if len(vocab) == 0 {
 		return nil
 	}
-	r.vocabRE = regexp.MustCompile(`(?i)(?:` + strings.Join(words, "|") + `)`)
-	return r.vocabRE
+	m := &vocabMatcher{byPrefix: map[[2]byte][]string{}}
+	for w := range vocab {
+		k := [2]byte{lower(w[0]), lower(w[1])}
+		m.byPrefix[k] = append(m.byPrefix[k], w)
+	}
+	for _, ws := range m.byPrefix {
+		sort.Slice(ws, func(i, j int) bool {
+			if len(ws[i]) != len(ws[j]) {
+				return len(ws[i]) > len(ws[j])
+			}
+			return ws[i] < ws[j]
+		})
+	}
+	return m
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// FindAllStringSubmatchIndex returns the [start, end) of each learned word
+// in s that starts and ends at a word boundary.
+func (m *vocabMatcher) FindAllStringSubmatchIndex(s string, _ int) [][]int {
+	var out [][]int
+	for i := 0; i+1 < len(s); {
+		if i > 0 && isWordByte(s[i-1]) {
+			i++
+			continue
+		}
+		end := 0
+		for _, w := range m.byPrefix[[2]byte{lower(s[i]), lower(s[i+1])}] {
+			if len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) && (i+len(w) == len(s) || !isWordByte(s[i+len(w)])) {
+				end = i + len(w)
+				break
+			}
+		}
+		if end == 0 {
+			i++
+			continue
+		}
+		out = append(out, []int{i, end})
+		i = end
+	}
+	return out
 }

@@ -18,7 +18,7 @@ type seg struct {
 // match at all; fn returns the replacement of match m (submatch indexes
 // into s) and false to leave it.
 type stage struct {
-	re  *regexp.Regexp
+	re  matcher // nil: the learned vocabulary
 	pre func(string) bool
 	fn  func(r *Redactor, s string, m []int, prev, next byte) (string, bool)
 }
@@ -35,12 +35,78 @@ var (
 	macRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b`)
 	ipv6RE   = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?:%[0-9a-z]+)?`)
 	ipv4RE   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
-	hostRE   = regexp.MustCompile(`\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,23}\b`)
 	hexRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{24,}\b`)
 )
 
 func contains(sub string) func(string) bool {
 	return func(s string) bool { return strings.Contains(s, sub) }
+}
+
+// containsFold returns a test that s holds one of the lower-case words,
+// in any case: a cheap filter before a case-insensitive pattern.
+func containsFold(words ...string) func(string) bool {
+	return func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			c := s[i] | 0x20
+			for _, w := range words {
+				if c == w[0] && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// both is the conjunction of two filters.
+func both(a, b func(string) bool) func(string) bool {
+	return func(s string) bool { return a(s) && b(s) }
+}
+
+// hexRun reports whether s holds n hex digits in a row.
+func hexRun(n int) func(string) bool {
+	return func(s string) bool {
+		run := 0
+		for i := 0; i < len(s); i++ {
+			if isHexByte(s[i]) {
+				if run++; run >= n {
+					return true
+				}
+			} else {
+				run = 0
+			}
+		}
+		return false
+	}
+}
+
+// digitDotDigit reports whether s holds a digit, a dot and a digit in a
+// row, which every dotted IPv4 address does.
+func digitDotDigit(s string) bool {
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] == '.' && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '0' && s[i+1] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// twoColons reports whether s holds two colons, which every IPv6 address
+// does.
+func twoColons(s string) bool {
+	i := strings.IndexByte(s, ':')
+	return i >= 0 && strings.IndexByte(s[i+1:], ':') >= 0
+}
+
+// macSeparated reports whether s holds a hex pair followed by ':' or '-',
+// the start of every MAC address.
+func macSeparated(s string) bool {
+	for i := 2; i < len(s); i++ {
+		if (s[i] == ':' || s[i] == '-') && isHexByte(s[i-1]) && isHexByte(s[i-2]) {
+			return true
+		}
+	}
+	return false
 }
 
 func isWordByte(c byte) bool {
@@ -52,10 +118,10 @@ var stages = []stage{
 	{headerRE, contains(":"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
 	}},
-	{authRE, nil, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{authRE, containsFold("basic", "bearer", "negotiate", "ntlm", "digest", "kerberos"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		return s[m[2]:m[3]] + " " + r.out(s[m[4]:m[5]], "(hidden)"), true
 	}},
-	{paramRE, contains("="), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{paramRE, both(contains("="), containsFold("token", "sig", "code", "passw", "pwd", "secret", "apikey", "api_key")), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
 	}},
 	// URL authorities: user info and host.
@@ -65,7 +131,7 @@ var stages = []stage{
 	{emailRE, contains("@"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		return r.Email(s[m[0]:m[1]]), true
 	}},
-	{pathRE, nil, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{pathRE, containsFold("users", "documents and settings", "home", "profiles"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		name := s[m[4]:m[5]]
 		if keptProfile(name) {
 			return "", false
@@ -109,10 +175,10 @@ var stages = []stage{
 		}
 		return r.Domain(d) + `\` + r.User(u), true
 	}},
-	{macRE, nil, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{macRE, macSeparated, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		return r.MAC(s[m[0]:m[1]]), true
 	}},
-	{ipv6RE, contains(":"), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+	{ipv6RE, twoColons, func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
 		if isHexByte(prev) || prev == ':' || isHexByte(next) || next == ':' {
 			return "", false
 		}
@@ -124,7 +190,7 @@ var stages = []stage{
 		}
 		return r.addrText(t, a), true
 	}},
-	{ipv4RE, contains("."), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{ipv4RE, digitDotDigit, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		t := s[m[0]:m[1]]
 		a, err := netip.ParseAddr(t)
 		if err != nil {
@@ -132,14 +198,14 @@ var stages = []stage{
 		}
 		return r.addrText(t, a), true
 	}},
-	{hostRE, contains("."), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+	{matchFunc(findHosts), contains("."), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
 		t := s[m[0]:m[1]]
 		if isFileName(t) || r.IsPublic(t) || !knownTLD(t) || next == '(' {
 			return "", false
 		}
 		return r.Host(t), true
 	}},
-	{hexRE, nil, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+	{hexRE, hexRun(24), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
 		t := s[m[0]:m[1]]
 		if r.fit {
 			return strings.Repeat("0", len(t)), true
@@ -195,15 +261,44 @@ func (r *Redactor) Text(s string) string {
 	if r == nil || s == "" {
 		return s
 	}
+	if r.vocabDirty {
+		r.vocabulary() // rebuilds it and empties the cache
+	}
+	c := &r.textCache[b2i(r.fit)]
+	if out, ok := (*c)[s]; ok {
+		return out
+	}
+	out := r.text(s)
+	if *c == nil || len(*c) >= maxTextCache {
+		*c = make(map[string]string, 1024)
+	}
+	(*c)[s] = out
+	return out
+}
+
+// maxTextCache bounds the memo of Text: descriptions repeat (the same
+// event with the same values), so most calls are answered from it.
+const maxTextCache = 1 << 14
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// text is Text without the memo.
+func (r *Redactor) text(s string) string {
 	segs := []seg{{s: s}}
 	for i := range stages {
 		st := &stages[i]
 		re := st.re
 		if re == nil {
-			re = r.vocabulary()
-			if re == nil {
+			v := r.vocabulary()
+			if v == nil {
 				continue
 			}
+			re = v
 		}
 		segs = r.apply(segs, st, re)
 	}
@@ -223,7 +318,7 @@ func (r *Redactor) Text(s string) string {
 	return out
 }
 
-func (r *Redactor) apply(segs []seg, st *stage, re *regexp.Regexp) []seg {
+func (r *Redactor) apply(segs []seg, st *stage, re matcher) []seg {
 	var out []seg
 	changed := false
 	for i, g := range segs {
@@ -304,4 +399,82 @@ func knownTLD(name string) bool {
 		return true
 	}
 	return false
+}
+
+// matcher finds the matches of a pattern; *regexp.Regexp is one.
+type matcher interface {
+	FindAllStringSubmatchIndex(s string, n int) [][]int
+}
+
+// matchFunc makes a hand-written matcher of f.
+type matchFunc func(string) [][]int
+
+func (f matchFunc) FindAllStringSubmatchIndex(s string, _ int) [][]int { return f(s) }
+
+// findHosts finds DNS names in s: two or more dot-separated labels (1-63
+// letters, digits and inner hyphens, RFC 1035 §2.3.1) whose last label
+// starts with a letter and has at most 24 characters (a top-level domain).
+// It is what the pattern \b(?:label\.)+tld\b matches, written as a
+// linear scan: a regular expression with bounded repeats backtracks on
+// long descriptions.
+func findHosts(s string) [][]int {
+	var out [][]int
+	for i := 0; i < len(s); {
+		if !isNameByte(s[i]) || (i > 0 && isWordByte(s[i-1])) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (isNameByte(s[j]) || s[j] == '.') {
+			j++
+		}
+		if m := hostIn(s[i:j]); m > 0 {
+			out = append(out, []int{i, i + m})
+		}
+		i = j + 1
+	}
+	return out
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+}
+
+// hostIn returns the length of the DNS name that starts tok (a run of name
+// bytes and dots), 0 when there is none.
+func hostIn(tok string) int {
+	end, labels := 0, 0
+	best := 0
+	for start := 0; start <= len(tok); {
+		k := strings.IndexByte(tok[start:], '.')
+		lab := tok[start:]
+		if k >= 0 {
+			lab = tok[start : start+k]
+		}
+		if !validLabel(lab) {
+			break
+		}
+		labels++
+		end = start + len(lab)
+		if labels >= 2 && isTLD(lab) {
+			best = end
+		}
+		if k < 0 {
+			break
+		}
+		start += k + 1
+	}
+	return best
+}
+
+func validLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	return true
+}
+
+func isTLD(l string) bool {
+	c := l[0] | 0x20
+	return c >= 'a' && c <= 'z' && len(l) <= 24
 }
