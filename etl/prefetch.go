@@ -3,6 +3,7 @@ package etl
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Decompressing ahead on other cores must pay off or stay out of the way:
@@ -17,6 +18,12 @@ import (
 // helper's result is then dropped). The reader thus loads each buffer at
 // most once and never blocks, so it does no more work than on one core,
 // and every buffer a helper finishes in time is saved work.
+//
+// Handing buffers to helpers still costs something: waking a parked
+// goroutine is a system call, and a runnable helper takes CPU time from the
+// reader when every core is busy. Whether that pays depends on the machine,
+// its load and the data, so a pacer measures it as the read goes on (see
+// pacer).
 
 // Job states. A job moves from jobPending to jobHelping (a helper claimed
 // it) or jobTaken (the reader did), and from jobHelping to jobDone (the
@@ -51,6 +58,7 @@ type prefetcher struct {
 	jobs    chan *loadJob
 	readers chan *bufferReader // idle bufferReaders for reuse
 	ahead   int                // how many buffers the file-order reader announces ahead
+	pace    pacer
 }
 
 // newPrefetcher starts GOMAXPROCS-1 helpers (at least one). Call close
@@ -63,6 +71,7 @@ func (f *File) newPrefetcher() *prefetcher {
 		jobs:    make(chan *loadJob, ahead),
 		readers: make(chan *bufferReader, ahead+helpers+1),
 		ahead:   ahead,
+		pace:    newPacer(),
 	}
 	for range helpers {
 		go p.help()
@@ -87,14 +96,16 @@ func (p *prefetcher) help() {
 	}
 }
 
-// announce returns the job for bi and offers it to the helpers. When they
-// have enough queued work the offer is dropped and the reader loads the
-// buffer itself.
+// announce returns the job for bi and, when the pacer says helping pays,
+// offers it to the helpers. When they have enough queued work the offer is
+// dropped; the reader loads a buffer nobody took itself.
 func (p *prefetcher) announce(bi BufferInfo) *loadJob {
 	j := &loadJob{bi: bi}
-	select {
-	case p.jobs <- j:
-	default:
+	if p.pace.help {
+		select {
+		case p.jobs <- j:
+		default:
+		}
 	}
 	return j
 }
@@ -123,6 +134,7 @@ func (p *prefetcher) release(br *bufferReader) {
 // (which it will need soon) and looks again. The returned bufferReader
 // holds the records until the caller releases it.
 func (p *prefetcher) take(j *loadJob, later []*loadJob) (recs []byte, base int64, short bool, err error, br *bufferReader) {
+	p.pace.tick(int64(j.bi.SavedSize), time.Now)
 	for {
 		switch j.state.Load() {
 		case jobDone:
@@ -158,4 +170,65 @@ func (p *prefetcher) loadNow(j *loadJob) ([]byte, int64, bool, error, *bufferRea
 	br := p.reader()
 	recs, base, short, err := br.load(&j.bi)
 	return recs, base, short, err, br
+}
+
+// The pacer reads epochs of pacerEpoch buffers, each either with helpers or
+// alone, and measures how long each takes per decompressed byte. It probes
+// both ways (helped, then alone), keeps the faster for a run of epochs and
+// probes again; a choice that keeps winning is kept for longer runs, up to
+// pacerMaxRun epochs. The slower way is thus used for at most two epochs in
+// every run, so reading is never much slower than the better of the two,
+// whatever the other cores are doing.
+const (
+	pacerEpoch  = 128
+	pacerMaxRun = 32
+)
+
+type pacer struct {
+	help    bool      // offer buffers to helpers in this epoch
+	n       int       // buffers so far in this epoch
+	bytes   int64     // their decompressed size
+	start   time.Time // when the epoch began
+	probing int       // 2: probing helped, 1: probing alone, 0: keeping a choice
+	rate    [2]float64
+	left    int // epochs left before probing again
+	run     int // length of the next run
+	last    bool
+}
+
+func newPacer() pacer { return pacer{help: true, probing: 2, run: 2} }
+
+// tick counts one buffer of the given decompressed size; now is time.Now
+// (a parameter for tests).
+func (p *pacer) tick(size int64, now func() time.Time) {
+	if p.n == 0 {
+		p.start = now()
+	}
+	p.n++
+	p.bytes += size
+	if p.n < pacerEpoch {
+		return
+	}
+	d := now().Sub(p.start)
+	perByte := float64(d) / float64(max(p.bytes, 1))
+	p.n, p.bytes = 0, 0
+	switch p.probing {
+	case 2:
+		p.rate[1] = perByte
+		p.probing, p.help = 1, false
+	case 1:
+		p.rate[0] = perByte
+		helped := p.rate[1] < p.rate[0]
+		if helped == p.last {
+			p.run = min(2*p.run, pacerMaxRun)
+		} else {
+			p.run = 2
+		}
+		p.last = helped
+		p.probing, p.help, p.left = 0, helped, p.run
+	default:
+		if p.left--; p.left <= 0 {
+			p.probing, p.help = 2, true
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/etlscope/etlscope/etl/lz77"
 )
@@ -100,5 +101,52 @@ func TestPrefetcherHelpers(t *testing.T) {
 		recs, _, _, err, br := p.take(j, queue)
 		checkLoaded(t, fmt.Sprintf("buffer %d", i), recs, err, payloads[i])
 		p.release(br)
+	}
+}
+
+// TestPacer drives the pacer with a fake clock: epochs read with helpers
+// take helpedCost per buffer, epochs read alone aloneCost. It must settle on
+// the cheaper way, use the other for at most the two probe epochs of each
+// run, and keep probing (the machine's load may change).
+func TestPacer(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		helpedCost, aloneCost time.Duration
+		wantHelp              bool
+	}{
+		{"helpers pay", 30 * time.Microsecond, 50 * time.Microsecond, true},
+		{"helpers cost", 60 * time.Microsecond, 50 * time.Microsecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var now time.Time
+			clock := func() time.Time { return now }
+			p := newPacer()
+			const epochs = 400
+			used, probes := 0, 0
+			for e := 0; e < epochs; e++ {
+				helped := p.help
+				if helped == tc.wantHelp {
+					used++
+				}
+				if p.probing != 0 {
+					probes++
+				}
+				for range pacerEpoch {
+					p.tick(65536, clock)
+					if helped {
+						now = now.Add(tc.helpedCost)
+					} else {
+						now = now.Add(tc.aloneCost)
+					}
+				}
+			}
+			// Runs grow to pacerMaxRun epochs after two probe epochs.
+			if worse := epochs - used; worse > 2*epochs/pacerMaxRun+4 {
+				t.Errorf("the slower way was used for %d of %d epochs", worse, epochs)
+			}
+			if probes < epochs/(pacerMaxRun+2) {
+				t.Errorf("only %d probe epochs in %d: the pacer stopped probing", probes, epochs)
+			}
+		})
 	}
 }
