@@ -48,9 +48,14 @@ func BenchmarkReadReal(b *testing.B) {
 	}
 }
 
-// BenchmarkReadGenerated reads a generated 4-CPU trace of ~32 MB.
+// BenchmarkReadGenerated reads a generated 4-CPU trace of ~32 MB, and the
+// same events in compressed buffers (compare -cpu 1,2 for decompressing
+// ahead on the other core).
 func BenchmarkReadGenerated(b *testing.B) {
 	data := writeFixture(b, etltest.Options{CPUs: 4}, 400000)
 	b.Run("merged", func(b *testing.B) { benchRead(b, data, etl.ReadOptions{}) })
 	b.Run("file-order", func(b *testing.B) { benchRead(b, data, etl.ReadOptions{FileOrder: true}) })
+	comp := writeFixture(b, etltest.Options{CPUs: 4, Compress: true}, 400000)
+	b.Run("compressed/merged", func(b *testing.B) { benchRead(b, comp, etl.ReadOptions{}) })
+	b.Run("compressed/file-order", func(b *testing.B) { benchRead(b, comp, etl.ReadOptions{FileOrder: true}) })
 }

@@ -315,31 +315,13 @@ func (f *File) Events(opts ReadOptions) iter.Seq2[*Event, error] {
 	}
 }
 
-// parallel reports whether loading buffers ahead on other cores pays:
-// compressed files on a machine with more than one core.
+// parallel reports whether to load buffers ahead on other cores:
+// compressed files on a machine with more than one core. Reading never
+// waits for the other cores and helpers are used only while that pays (see
+// prefetcher), so when the other cores are busy it costs little more than
+// reading on one core.
 func (f *File) parallel() bool {
 	return f.hdr.LogFileMode&ModeCompressed != 0 && runtime.GOMAXPROCS(0) > 1
-}
-
-// loadResult is a buffer read (and decompressed) ahead of its use.
-type loadResult struct {
-	bi    BufferInfo
-	br    *bufferReader
-	recs  []byte
-	base  int64
-	short bool  // the file ends inside the buffer
-	err   error // load problem; recs may still hold a usable prefix
-	gap   *gap  // a region passed over: no buffer
-	ready chan struct{}
-}
-
-func (f *File) startLoad(br *bufferReader, bi BufferInfo) *loadResult {
-	r := &loadResult{bi: bi, br: br, ready: make(chan struct{})}
-	go func() {
-		r.recs, r.base, r.short, r.err = br.load(&r.bi)
-		close(r.ready)
-	}()
-	return r
 }
 
 func (f *File) fileOrder(p *pass, yield func(*Event, error) bool) {
@@ -368,65 +350,61 @@ func (f *File) fileOrder(p *pass, yield func(*Event, error) bool) {
 	}
 }
 
-// fileOrderParallel is fileOrder with buffers decompressed ahead by as
-// many goroutines as there are cores, delivered in file order. Memory
-// stays bounded: at most workers+1 buffers are held.
+// fileOrderParallel is fileOrder with buffers loaded ahead by helper
+// goroutines on the other cores: the next pf.ahead buffers are announced
+// to them, and each is taken from them when done or loaded here (see
+// prefetcher.take), in file order. The buffer headers are walked here too,
+// so nothing the reader needs next depends on another thread.
 func (f *File) fileOrderParallel(p *pass, yield func(*Event, error) bool) {
-	workers := runtime.GOMAXPROCS(0)
-	done := make(chan struct{})
-	defer close(done)
-	queue := make(chan *loadResult, workers)
-	pool := make(chan *bufferReader, workers+1)
-	for i := 0; i < workers+1; i++ {
-		pool <- &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
+	pf := f.newPrefetcher()
+	defer pf.close()
+	var walkErr error
+	next, stop := iter.Pull2(func(visit func(BufferInfo, *gap) bool) {
+		walkErr = f.walk(visit)
+	})
+	defer stop()
+	type item struct {
+		job *loadJob
+		gap *gap // a region passed over: no buffer
 	}
-	go func() {
-		defer close(queue)
-		err := f.walk(func(bi BufferInfo, g *gap) bool {
-			var r *loadResult
-			if g != nil {
-				r = &loadResult{gap: g, ready: make(chan struct{})}
-				close(r.ready)
-			} else {
-				select {
-				case br := <-pool:
-					r = f.startLoad(br, bi)
-				case <-done:
-					return false
-				}
-			}
-			select {
-			case queue <- r:
-				return true
-			case <-done:
-				return false
-			}
-		})
-		if err != nil {
-			r := &loadResult{err: err, ready: make(chan struct{})}
-			close(r.ready)
-			select {
-			case queue <- r:
-			case <-done:
+	queue := make([]item, 0, pf.ahead)
+	later := make([]*loadJob, 0, pf.ahead)
+	ev := &Event{}
+	for more := true; ; {
+		for more && len(queue) < pf.ahead {
+			bi, g, ok := next()
+			switch {
+			case !ok:
+				more = false
+			case g != nil:
+				gc := *g
+				queue = append(queue, item{gap: &gc})
+			default:
+				queue = append(queue, item{job: pf.announce(bi)})
 			}
 		}
-	}()
-	ev := &Event{}
-	for r := range queue {
-		<-r.ready
-		if r.gap != nil {
-			f.passGap(r.gap)
+		if len(queue) == 0 {
+			break
+		}
+		it := queue[0]
+		queue = append(queue[:0], queue[1:]...)
+		if it.gap != nil {
+			f.passGap(it.gap)
 			continue
 		}
-		if r.br == nil {
-			yield(nil, r.err)
+		later = later[:0]
+		for _, q := range queue {
+			later = append(later, q.job)
+		}
+		recs, base, short, err, br := pf.take(it.job, later)
+		r, ok := f.startRecords(p, &it.job.bi, recs, base, short, err, yield)
+		if !ok || !f.emitRecords(p, r, ev, yield) {
 			return
 		}
-		it, ok := f.startRecords(p, &r.bi, r.recs, r.base, r.short, r.err, yield)
-		if !ok || !f.emitRecords(p, it, ev, yield) {
-			return
-		}
-		pool <- r.br
+		pf.release(br)
+	}
+	if walkErr != nil {
+		yield(nil, walkErr)
 	}
 }
 
@@ -497,10 +475,10 @@ const memoryBudget = 256 << 20
 // cpuStream is one CPU's sequence of buffers during the merge.
 type cpuStream struct {
 	bufs  []BufferInfo
-	next  int // next buffer to load
-	br    bufferReader
-	br2   bufferReader // the other reader, for the buffer loaded ahead
-	ahead *loadResult  // the next buffer, loading in the background
+	next  int           // next buffer to load
+	br    *bufferReader // holds the current buffer
+	pf    *prefetcher   // nil unless buffers are loaded ahead
+	ahead *loadJob      // the next buffer, offered to the prefetcher
 	it    *recordIter
 	ev    Event
 	seq   int // tie-breaker: order of first appearance
@@ -575,10 +553,15 @@ func (f *File) merged(p *pass, yield func(*Event, error) bool) {
 			sortBySequence(s.bufs)
 		}
 	}
+	var pf *prefetcher
+	if f.parallel() {
+		pf = f.newPrefetcher()
+		defer pf.close()
+	}
 	h := make(streamHeap, 0, len(order))
 	for _, s := range order {
-		s.br = bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
-		s.br2 = s.br
+		s.br = &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
+		s.pf = pf
 		ok, cont := f.advance(p, s, yield)
 		if !cont {
 			return
@@ -641,11 +624,11 @@ func (f *File) advance(p *pass, s *cpuStream, yield func(*Event, error) bool) (o
 			var it *recordIter
 			var c bool
 			if s.ahead != nil {
-				<-s.ahead.ready
-				r := s.ahead
+				s.pf.release(s.br) // its buffer is done
+				recs, base, short, err, br := s.pf.take(s.ahead, nil)
 				s.ahead = nil
-				s.br, s.br2 = s.br2, s.br // r used br2: it becomes current
-				it, c = f.startRecords(p, bi, r.recs, r.base, r.short, r.err, yield)
+				s.br = br
+				it, c = f.startRecords(p, bi, recs, base, short, err, yield)
 			} else {
 				recs, base, short, err := s.br.load(bi)
 				it, c = f.startRecords(p, bi, recs, base, short, err, yield)
@@ -653,8 +636,8 @@ func (f *File) advance(p *pass, s *cpuStream, yield func(*Event, error) bool) (o
 			if !c {
 				return false, false
 			}
-			if f.parallel() && s.next < len(s.bufs) {
-				s.ahead = f.startLoad(&s.br2, s.bufs[s.next])
+			if s.pf != nil && s.next < len(s.bufs) {
+				s.ahead = s.pf.announce(s.bufs[s.next])
 			}
 			s.it = it
 			continue

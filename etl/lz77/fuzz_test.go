@@ -79,30 +79,55 @@ func BenchmarkDecompress(b *testing.B) {
 	}
 }
 
+// decoders are the decoders the benchmarks compare.
+var decoders = []struct {
+	name string
+	fn   func(dst, src []byte) (int, error)
+}{
+	{"new", Decompress},
+	{"old", oldDecompress},
+	{"ref", refDecompress},
+}
+
 // BenchmarkDecompressETW measures output throughput on the real compressed
-// ETW buffers of a sample file (Windows' own encoder).
+// ETW buffers of the sample files (Windows' own encoder), for this decoder
+// and the ones it is compared with.
 func BenchmarkDecompressETW(b *testing.B) {
 	dir := sharedtest.ETLDir(b)
-	type buf struct {
-		src  []byte
-		size int
+	for _, name := range compressedFiles[:2] {
+		bufs, total := realBuffers(b, filepath.Join(dir, name))
+		dst := make([]byte, 1<<16)
+		for _, d := range decoders {
+			b.Run(name+"/"+d.name, func(b *testing.B) {
+				b.SetBytes(int64(total))
+				for b.Loop() {
+					for _, x := range bufs {
+						if _, err := d.fn(dst[:x.size], x.src); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
 	}
-	var bufs []buf
+}
+
+// compressedBuffer is one compressed buffer's stream and its decompressed size.
+type compressedBuffer struct {
+	src  []byte
+	size int
+}
+
+// realBuffers returns the compressed buffers of a sample file and their
+// total decompressed size.
+func realBuffers(t testing.TB, path string) ([]compressedBuffer, int) {
+	var bufs []compressedBuffer
 	total := 0
-	for _, eb := range readBuffers(b, filepath.Join(dir, compressedFiles[0])) {
+	for _, eb := range readBuffers(t, path) {
 		if eb.compressed {
-			bufs = append(bufs, buf{eb.raw[bufferHeaderSize:], eb.saved - bufferHeaderSize})
+			bufs = append(bufs, compressedBuffer{eb.raw[bufferHeaderSize:], eb.saved - bufferHeaderSize})
 			total += eb.saved - bufferHeaderSize
 		}
 	}
-	dst := make([]byte, 1<<16)
-	b.SetBytes(int64(total))
-	b.ResetTimer()
-	for b.Loop() {
-		for _, x := range bufs {
-			if _, err := Decompress(dst[:x.size], x.src); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	return bufs, total
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,12 +39,22 @@ func readBuffers(t testing.TB, path string) []etlBuffer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bufs, err := splitBuffers(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return bufs
+}
+
+// splitBuffers cuts an ETL file into its buffers (BufferSize at 0x00 is the
+// on-disk size of each, see the package documentation).
+func splitBuffers(b []byte) ([]etlBuffer, error) {
 	var bufs []etlBuffer
 	for off := 0; off+bufferHeaderSize <= len(b); {
 		h := b[off:]
 		size := int(binary.LittleEndian.Uint32(h[0x00:]))
 		if size < bufferHeaderSize || size > len(h) {
-			t.Fatalf("%s: buffer at %#x: bad BufferSize %d", path, off, size)
+			return nil, fmt.Errorf("buffer at %#x: bad BufferSize %d", off, size)
 		}
 		bufs = append(bufs, etlBuffer{
 			fileOff:    off,
@@ -54,7 +65,7 @@ func readBuffers(t testing.TB, path string) []etlBuffer {
 		})
 		off += size
 	}
-	return bufs
+	return bufs, nil
 }
 
 // countRecords walks the 8-byte aligned event records of a buffer payload
@@ -148,10 +159,16 @@ func TestRealETLBuffers(t *testing.T) {
 					if b.offset != b.saved || size <= 0 || size > len(dst) {
 						t.Fatalf("buffer at %#x: SavedOffset %d, Offset %d", b.fileOff, b.saved, b.offset)
 					}
-					n, err := Decompress(dst[:size], b.raw[bufferHeaderSize:])
+					src := b.raw[bufferHeaderSize:]
+					n, err := Decompress(dst[:size], src)
 					if err != nil {
 						t.Fatalf("buffer at %#x: %v", b.fileOff, err)
 					}
+					// Both older decoders must agree byte for byte, also
+					// with a destination that leaves the fast loop no
+					// room (exact size) and one with plenty.
+					sameAsOracles(t, src, dst[:n], size)
+					sameAsOracles(t, src, dst[:n], len(dst))
 					if n != size {
 						t.Fatalf("buffer at %#x: decompressed %d bytes, SavedOffset-72 = %d", b.fileOff, n, size)
 					}
@@ -196,5 +213,22 @@ func TestRealRoundTrip(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no compressed buffers found")
+	}
+}
+
+// sameAsOracles decodes src into a destination of dstSize bytes with the
+// reference (byte-at-a-time) and the previous decoder and with Decompress,
+// and fails unless all three give want.
+func sameAsOracles(t testing.TB, src, want []byte, dstSize int) {
+	t.Helper()
+	for _, d := range []struct {
+		name string
+		fn   func(dst, src []byte) (int, error)
+	}{{"Decompress", Decompress}, {"reference", refDecompress}, {"old", oldDecompress}} {
+		got := make([]byte, dstSize)
+		n, err := d.fn(got, src)
+		if err != nil || !bytes.Equal(got[:n], want) {
+			t.Fatalf("%s decoder: %d bytes, err %v; differs from the %d bytes expected", d.name, n, err, len(want))
+		}
 	}
 }

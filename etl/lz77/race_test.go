@@ -1,0 +1,5 @@
+//go:build race
+
+package lz77_test
+
+const raceEnabled = true
