@@ -8,14 +8,12 @@ import (
 	"sync"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/scan"
 )
 
 // defaultEvery is how many events lie between two checkpoints. A page read
 // re-reads at most this many events before its first row.
 const defaultEvery = 512
-
-// maxWarnings bounds the format problems the index keeps the text of.
-const maxWarnings = 20
 
 // bufRef is one buffer of the trace and its place in its CPU's stream.
 type bufRef struct {
@@ -46,15 +44,15 @@ type index struct {
 	streams   [][]int // buffer indices (into bufs) per stream, in file order
 	fileOrder bool    // the reader does not merge this file by time (see mergesLikeReader)
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced whenever count or done change
-	states   []streamPos   // len(streams) entries per checkpoint
-	times    []int64       // unix nanoseconds of the first event of each checkpoint
-	count    int           // events indexed so far
-	done     bool
-	err      error // fatal read error (the index stops there)
-	warnings []string
-	nwarn    int
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced whenever count or done change
+	states    []streamPos   // len(streams) entries per checkpoint
+	times     []int64       // unix nanoseconds of the first event of each checkpoint
+	count     int           // events indexed so far
+	done      bool
+	err       error         // fatal read error (the index stops there)
+	integrity etl.Integrity // what the reader found wrong, once done
+	nwarn     int           // integrity findings so far
 }
 
 // newIndex lists the buffers of f (headers only) and prepares the index.
@@ -71,8 +69,7 @@ func newIndex(f *etl.File, r io.ReaderAt, size int64, every int) (*index, error)
 			if !errors.As(err, &fe) {
 				return nil, err
 			}
-			ix.warn(err)
-			continue
+			continue // the scan of build reports it as an integrity finding
 		}
 		s, ok := byCPU[bi.CPU]
 		if !ok {
@@ -114,47 +111,34 @@ func mergesLikeReader(h etl.Header, bufs []bufRef, cpus int) bool {
 	return len(bufs) <= 1<<22 && int64(cpus)*maxSize <= 256<<20
 }
 
-func (ix *index) warn(err error) {
-	if len(ix.warnings) < maxWarnings {
-		ix.warnings = append(ix.warnings, err.Error())
-	}
-	ix.nwarn++
-}
-
 // publishLocked wakes the waiters; ix.mu is held.
 func (ix *index) publishLocked() {
 	close(ix.changed)
 	ix.changed = make(chan struct{})
 }
 
-// build reads every event once, in order, records the checkpoints and
-// calls observe for each event. It returns when the file is read, ctx is
-// done or a fatal read error happens (kept in ix.err).
+// build reads every event once through the read pipeline (without
+// decoding), records the checkpoints and calls observe for each event. It
+// returns when the file is read, ctx is done or a fatal read error happens
+// (kept in ix.err); what the reader found wrong with the file is kept in
+// ix.integrity.
 func (ix *index) build(ctx context.Context, f *etl.File, observe func(*etl.Event)) {
 	state := make([]streamPos, len(ix.streams))
-	n := 0
-	var fatal error
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: ix.fileOrder}) {
-		if err != nil {
-			var fe *etl.FormatError
-			if errors.As(err, &fe) {
-				ix.mu.Lock()
-				ix.warn(err)
-				ix.mu.Unlock()
-				continue
-			}
-			fatal = err
-			break
-		}
+	opts := scan.Options{
+		FileOrder: ix.fileOrder,
+		Decode:    func(*etl.Event) bool { return false },
+		OnIssue: func(is etl.Issue) {
+			ix.mu.Lock()
+			ix.nwarn++
+			ix.mu.Unlock()
+		},
+	}
+	res, err := scan.Run(ctx, f, opts, func(e *scan.Event) error {
+		ev, n := e.Event, e.Index
 		if ev.Buffer < 0 || ev.Buffer >= len(ix.bufs) {
-			fatal = fmt.Errorf("viewer: event at offset %#x from unlisted buffer %d", ev.Offset, ev.Buffer)
-			break
+			return fmt.Errorf("viewer: event at offset %#x from unlisted buffer %d", ev.Offset, ev.Buffer)
 		}
 		if n%ix.every == 0 {
-			if ctx.Err() != nil {
-				fatal = ctx.Err()
-				break
-			}
 			ix.mu.Lock()
 			ix.states = append(ix.states, state...)
 			ix.times = append(ix.times, ev.Time.UnixNano())
@@ -171,22 +155,26 @@ func (ix *index) build(ctx context.Context, f *etl.File, observe func(*etl.Event
 		if observe != nil {
 			observe(ev)
 		}
-		n++
-	}
+		return nil
+	})
 	ix.mu.Lock()
-	ix.count = n
+	if res != nil {
+		ix.count = res.Events
+		ix.integrity = res.Integrity
+	}
 	ix.done = true
-	ix.err = fatal
+	ix.err = err
 	ix.publishLocked()
 	ix.mu.Unlock()
 }
 
 // progress returns the number of events indexed, whether the index is
-// complete, the fatal error if any, and the format warnings.
-func (ix *index) progress() (count int, done bool, err error, warnings []string, nwarn int) {
+// complete, the fatal error if any, and the number of integrity findings
+// so far.
+func (ix *index) progress() (count int, done bool, err error, nwarn int) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.count, ix.done, ix.err, append([]string(nil), ix.warnings...), ix.nwarn
+	return ix.count, ix.done, ix.err, ix.nwarn
 }
 
 // wait blocks until at least n events are indexed or the index is done.

@@ -63,7 +63,7 @@ func checkResume(t *testing.T, data []byte, every int) {
 	t.Helper()
 	want := allEvents(t, data)
 	ix := buildIndex(t, data, every)
-	count, done, err, _, _ := ix.progress()
+	count, done, err, _ := ix.progress()
 	if !done || err != nil || count != len(want) {
 		t.Fatalf("index: count %d done %v err %v; want %d events", count, done, err, len(want))
 	}
