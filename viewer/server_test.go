@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/etlscope/etlscope/diagnose"
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/internal/nettrace"
-	"github.com/etlscope/etlscope/diagnose"
 )
 
 const testToken = "test-token"
