@@ -69,7 +69,12 @@ func (j *filterJob) run(ctx context.Context, t *Trace, flt *filters.Filter) {
 		return
 	}
 	defer tr.Close()
-	opts := scan.Options{FileOrder: t.ix.fileOrder, Filter: flt, Decoder: newDecoder(tr.Header())}
+	fileOrder, err := t.ix.order(ctx)
+	if err != nil {
+		flush(true, err)
+		return
+	}
+	opts := scan.Options{FileOrder: fileOrder, Filter: flt, Decoder: newDecoder(tr.Header())}
 	last := 0
 	_, err = scan.Run(ctx, tr.File, opts, func(e *scan.Event) error {
 		if t.red != nil && isCredentialEvent(e.Event) {

@@ -41,8 +41,9 @@ type index struct {
 	every int
 
 	bufs      []bufRef
-	streams   [][]int // buffer indices (into bufs) per stream, in file order
-	fileOrder bool    // the reader does not merge this file by time (see mergesLikeReader)
+	streams   [][]int       // buffer indices (into bufs) per stream, in file order
+	fileOrder bool          // the reader does not merge this file by time (see mergesLikeReader)
+	listed    chan struct{} // closed once bufs, streams and fileOrder are set
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever count or done change
@@ -55,19 +56,24 @@ type index struct {
 	nwarn     int           // integrity findings so far
 }
 
-// newIndex lists the buffers of f (headers only) and prepares the index.
-// observe, when not nil, sees every event of the later build.
-func newIndex(f *etl.File, r io.ReaderAt, size int64, every int) (*index, error) {
+// newIndex prepares the index of f; build fills it.
+func newIndex(r io.ReaderAt, size int64, every int) *index {
 	if every <= 0 {
 		every = defaultEvery
 	}
-	ix := &index{r: r, size: size, every: every, changed: make(chan struct{})}
+	return &index{r: r, size: size, every: every, changed: make(chan struct{}), listed: make(chan struct{})}
+}
+
+// listBuffers lists the buffers of f (headers only) and the CPU streams,
+// then closes ix.listed.
+func (ix *index) listBuffers(f *etl.File) error {
+	defer close(ix.listed)
 	byCPU := map[uint16]int{}
 	for bi, err := range f.Buffers() {
 		if err != nil {
 			var fe *etl.FormatError
 			if !errors.As(err, &fe) {
-				return nil, err
+				return err
 			}
 			continue // the scan of build reports it as an integrity finding
 		}
@@ -80,7 +86,7 @@ func newIndex(f *etl.File, r io.ReaderAt, size int64, every int) (*index, error)
 		ix.bufs = append(ix.bufs, bufRef{info: bi, stream: s, pos: len(ix.streams[s])})
 		ix.streams[s] = append(ix.streams[s], len(ix.bufs)-1)
 		if bi.Index != len(ix.bufs)-1 {
-			return nil, fmt.Errorf("viewer: buffer index %d listed as %d", bi.Index, len(ix.bufs)-1)
+			return fmt.Errorf("viewer: buffer index %d listed as %d", bi.Index, len(ix.bufs)-1)
 		}
 	}
 	if !mergesLikeReader(f.Header(), ix.bufs, len(ix.streams)) {
@@ -92,7 +98,18 @@ func newIndex(f *etl.File, r io.ReaderAt, size int64, every int) (*index, error)
 			ix.streams[0][i] = i
 		}
 	}
-	return ix, nil
+	return nil
+}
+
+// order waits until the buffers are listed and reports whether the file is
+// read in file order (see mergesLikeReader).
+func (ix *index) order(ctx context.Context) (fileOrder bool, err error) {
+	select {
+	case <-ix.listed:
+		return ix.fileOrder, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
 // mergesLikeReader reports whether etl.File.Events merges this file's CPU
@@ -123,6 +140,13 @@ func (ix *index) publishLocked() {
 // (kept in ix.err); what the reader found wrong with the file is kept in
 // ix.integrity.
 func (ix *index) build(ctx context.Context, f *etl.File, observe func(*etl.Event)) {
+	if err := ix.listBuffers(f); err != nil {
+		ix.mu.Lock()
+		ix.done, ix.err = true, err
+		ix.publishLocked()
+		ix.mu.Unlock()
+		return
+	}
 	state := make([]streamPos, len(ix.streams))
 	opts := scan.Options{
 		FileOrder: ix.fileOrder,

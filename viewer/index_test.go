@@ -49,10 +49,7 @@ func buildIndex(t *testing.T, data []byte, every int) *index {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := newIndex(f, r, int64(len(data)), every)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := newIndex(r, int64(len(data)), every)
 	ix.build(context.Background(), f, nil)
 	return ix
 }

@@ -75,11 +75,7 @@ func Open(path string, o Options) (*Trace, error) {
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	ix, err := newIndex(f, fh, size, o.Every)
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	ix := newIndex(fh, size, o.Every)
 	t := &Trace{path: path, name: o.Name, size: size, hdr: f.Header(), fh: fh, ix: ix,
 		dec: newDecoder(f.Header()), diagDone: make(chan struct{}), convDone: make(chan struct{})}
 	if t.name == "" {
@@ -435,7 +431,12 @@ type Summary struct {
 func (t *Trace) Summary() Summary {
 	count, done, err, nwarn := t.ix.progress()
 	s := Summary{File: t.name, Size: t.size, OSBuild: t.hdr.OSBuild, Start: formatTime(t.hdr.StartTime), End: formatTime(t.hdr.EndTime),
-		CPUs: t.hdr.NumberOfProcessors, Indexed: count, Done: done, Findings: nwarn, Redacted: t.red != nil, FileOrder: t.ix.fileOrder}
+		CPUs: t.hdr.NumberOfProcessors, Indexed: count, Done: done, Findings: nwarn, Redacted: t.red != nil}
+	select {
+	case <-t.ix.listed:
+		s.FileOrder = t.ix.fileOrder
+	default:
+	}
 	if done {
 		t.ix.mu.Lock()
 		in := t.ix.integrity
