@@ -122,10 +122,18 @@ func Handler(t *Trace, token string) http.Handler {
 			writeError(w, http.StatusInternalServerError, err)
 			return
 		}
-		if cs == nil {
-			cs = []conversation{}
+		q := r.URL.Query()
+		start, _ := strconv.Atoi(q.Get("start"))
+		limit, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || limit <= 0 || limit > maxPage {
+			limit = 500
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"conversations": cs, "dropped": dropped})
+		start = min(max(start, 0), len(cs))
+		page := cs[start:min(start+limit, len(cs))]
+		if page == nil {
+			page = []conversation{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"conversations": page, "start": start, "total": len(cs), "dropped": dropped})
 	})
 	return guard(mux, token)
 }

@@ -340,10 +340,11 @@ func TestConversationsAndLocate(t *testing.T) {
 	srv := serve(t, writeTrace(t, nettrace.HCW2012(t)), Options{Every: 4})
 	var resp struct {
 		Conversations []conversation `json:"conversations"`
+		Total         int            `json:"total"`
 	}
 	get(t, srv, "/api/conversations", &resp)
-	if len(resp.Conversations) != 1 {
-		t.Fatalf("%d conversations", len(resp.Conversations))
+	if len(resp.Conversations) != 1 || resp.Total != 1 {
+		t.Fatalf("%d conversations, total %d", len(resp.Conversations), resp.Total)
 	}
 	c := resp.Conversations[0]
 	if c.Server != "52.97.1.2:443" || c.ClientMax != "TLS 1.0" || !strings.Contains(c.Outcome, "alert 70") || c.PID != "4321" {

@@ -191,15 +191,18 @@
 
   // ---- conversations -------------------------------------------------------
 
-  let convLoaded = false;
-  async function loadConversations() {
-    if (convLoaded) return;
-    convLoaded = true;
-    const r = await api("/api/conversations");
+  let convStart = -1;
+  async function loadConversations(start) {
+    start = Math.max(0, start || 0);
+    if (convStart === start) return;
+    convStart = start;
+    const r = await api("/api/conversations", { start: start, limit: 500 });
     if (!r.ok) { $("conv-status").textContent = r.body.error || "error"; return; }
     const cs = r.body.conversations;
-    $("conv-status").textContent = cs.length + " TCP conversations" +
+    $("conv-status").textContent = (cs.length ? `${start + 1}–${start + cs.length} of ` : "") + r.body.total + " TCP conversations" +
       (r.body.dropped ? `; ${r.body.dropped} beyond the tracker's limit were ignored` : "");
+    $("conv-prev").disabled = start === 0;
+    $("conv-next").disabled = start + cs.length >= r.body.total;
     const rows = [];
     for (const c of cs) {
       const first = el("a", { href: "#", text: "first packet" });
@@ -224,7 +227,7 @@
     $("view-conversations").hidden = name !== "conversations";
     $("tab-events").classList.toggle("active", name === "events");
     $("tab-conversations").classList.toggle("active", name === "conversations");
-    if (name === "conversations") loadConversations();
+    if (name === "conversations") loadConversations(Math.max(convStart, 0));
   }
 
   async function applyFilter(expr) {
@@ -252,6 +255,8 @@
   $("prev").addEventListener("click", () => loadEvents(state.start - pageSize));
   $("next").addEventListener("click", () => loadEvents(state.start + pageSize));
   $("tab-events").addEventListener("click", () => showTab("events"));
+  $("conv-prev").addEventListener("click", () => loadConversations(convStart - 500));
+  $("conv-next").addEventListener("click", () => loadConversations(convStart + 500));
   $("tab-conversations").addEventListener("click", () => showTab("conversations"));
   $("events").tBodies[0].addEventListener("click", (e) => {
     const tr = e.target.closest("tr[data-event-index]");
