@@ -1,10 +1,12 @@
 package viewer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/etlscope/etlscope/etl"
@@ -89,6 +91,17 @@ func (ix *index) listBuffers(f *etl.File) error {
 			return fmt.Errorf("viewer: buffer index %d listed as %d", bi.Index, len(ix.bufs)-1)
 		}
 	}
+	if wrapped(f) {
+		// After the wrap, file order is not time order: the reader takes
+		// each CPU's buffers by sequence number (or time when there is
+		// none); this mirrors sortBySequence in etl/file.go.
+		for s := range ix.streams {
+			ix.sortBySequence(ix.streams[s])
+			for p, b := range ix.streams[s] {
+				ix.bufs[b].pos = p
+			}
+		}
+	}
 	if !mergesLikeReader(f.Header(), ix.bufs, len(ix.streams)) {
 		// One stream of all buffers in file order.
 		ix.fileOrder = true
@@ -99,6 +112,37 @@ func (ix *index) listBuffers(f *etl.File) error {
 		}
 	}
 	return nil
+}
+
+// wrapped reports whether f is a circular file that wrapped.
+func wrapped(f *etl.File) bool {
+	for _, is := range f.Integrity().Issues {
+		if is.Kind == etl.IssueWrapped {
+			return true
+		}
+	}
+	return false
+}
+
+// sortBySequence orders one stream's buffers by sequence number, or by
+// timestamp when the writer left sequence numbers zero, then by offset.
+func (ix *index) sortBySequence(stream []int) {
+	bySeq := true
+	for _, b := range stream {
+		if ix.bufs[b].info.Sequence == 0 {
+			bySeq = false
+		}
+	}
+	slices.SortStableFunc(stream, func(x, y int) int {
+		a, b := &ix.bufs[x].info, &ix.bufs[y].info
+		if bySeq && a.Sequence != b.Sequence {
+			return cmp.Compare(a.Sequence, b.Sequence)
+		}
+		if a.Timestamp != b.Timestamp {
+			return cmp.Compare(a.Timestamp, b.Timestamp)
+		}
+		return cmp.Compare(a.Offset, b.Offset)
+	})
 }
 
 // order waits until the buffers are listed and reports whether the file is
@@ -284,7 +328,7 @@ func (ix *index) open(k int) (*etl.File, *vfile, []int, []int, error) {
 	// The first buffer holds the logfile header, so it always comes first.
 	// When its stream has moved past it, all its records are skipped.
 	s0 := ix.bufs[0].stream
-	if cp[s0].pos == 0 {
+	if p := cp[s0].pos; int(p) < len(ix.streams[s0]) && ix.streams[s0][p] == 0 {
 		put(0, int(cp[s0].consumed))
 	} else {
 		put(0, skipAll)
@@ -300,13 +344,13 @@ func (ix *index) open(k int) (*etl.File, *vfile, []int, []int, error) {
 			put(b, int(st.consumed))
 		}
 	}
-	// Then the rest, in file order (which keeps each stream's order).
-	for b := range ix.bufs {
-		if placed[b] {
-			continue
-		}
-		if ix.bufs[b].pos > int(cp[ix.bufs[b].stream].pos) {
-			put(b, 0)
+	// Then the rest of each stream, in the stream's order (file order, or
+	// sequence order in a wrapped circular file).
+	for s, st := range cp {
+		for p := int(st.pos) + 1; p < len(ix.streams[s]); p++ {
+			if b := ix.streams[s][p]; !placed[b] {
+				put(b, 0)
+			}
 		}
 	}
 	f, err := etl.NewFile(v, v.size)

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/internal/etltest"
 	"github.com/etlscope/etlscope/internal/nettrace"
 	"github.com/etlscope/etlscope/internal/sharedtest"
 )
@@ -129,4 +132,47 @@ func TestIndexResumeTruncated(t *testing.T) {
 	}
 	data := b.Bytes()[:b.Len()-20000]
 	checkResume(t, data, 41)
+}
+
+// memFile is an in-memory io.WriterAt for the circular writer.
+type memFile struct{ b []byte }
+
+func (m *memFile) Write(p []byte) (int, error) { m.b = append(m.b, p...); return len(p), nil }
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := int(off) + len(p); end > len(m.b) {
+		m.b = append(m.b, make([]byte, end-len(m.b))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+// A circular file that wrapped (netsh's default file mode: "after the
+// file reaches the maximum size, the oldest events are replaced"): the
+// newest buffers sit at the front of the ring, so each CPU's buffers are
+// read by sequence number, not in file order; pages must follow.
+// The same circular file before it wraps (ring larger than the data) is
+// read in file order.
+func TestIndexResumeCircular(t *testing.T) {
+	for _, ring := range []int{24, 1000} {
+		checkResume(t, circularTrace(t, ring), 13)
+	}
+}
+
+func circularTrace(t *testing.T, ring int) []byte {
+	var m memFile
+	s, err := etltest.NewStream(&m, etltest.Options{CPUs: 4, BufferSize: 4 << 10, RingBuffers: ring, MaximumFileSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := s.Options().Start
+	for i := range 6000 {
+		ev := etltest.Event{Provider: decode.WebIO, ID: 728, Level: 4, PID: 4321, TID: 77, CPU: i % 4,
+			Time: start.Add(time.Duration(i) * time.Millisecond), UserData: make([]byte, 40+i%64)}
+		if err := s.Add(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return m.b
 }
