@@ -101,15 +101,39 @@ func (r *redactor) host(h string) string {
 	return r.r.Host(h)
 }
 
-// value renders a decoded property, redacted when asked.
-func (r *redactor) value(v decode.Value) string {
+// value renders a decoded property, redacted by its kind when asked, as
+// `events --redact` does; ok is false for opaque bytes, which are dropped
+// under --redact.
+func (r *redactor) value(p decode.Property) (s string, ok bool) {
+	v := p.Value
 	if r == nil {
-		return v.String()
+		return v.String(), true
+	}
+	if p.Kind == decode.PropOpaque {
+		return "", false
 	}
 	if ap, ok := v.AddrPort(); ok && ap.IsValid() {
-		return r.addrPort(ap)
+		return r.addrPort(ap), true
 	}
-	return r.text(v.String())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.r.Value(p.Kind, v.String()), true
+}
+
+// learnAndDiagnose teaches red the vocabulary of the trace (a first pass,
+// as every --redact command does, so a name is replaced everywhere and
+// placeholders agree across commands), then diagnoses it.
+func learnAndDiagnose(ctx context.Context, path, name string, red *redact.Redactor) (*diagnosis, error) {
+	t, err := openTrace(path)
+	if err != nil {
+		return nil, err
+	}
+	err = redact.LearnTrace(ctx, t.File, newDecoder(t.Header()), red)
+	t.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return runDiagnosis(ctx, path, name, red)
 }
 
 // diagnosis is what the page shows at the top: the verdicts of `analyze`,

@@ -19,9 +19,14 @@ import (
 type Options struct {
 	// Name is the file name the page shows; with Redact it is replaced.
 	Name string
-	// Redact hides host names, addresses and user names and drops the
-	// credential events, as --redact does for the other commands.
+	// Redact hides host names, addresses and user names, drops the
+	// credential events and opaque bytes, as --redact does for the other
+	// commands, and hides payload hex.
 	Redact bool
+	// Redactor is the redactor to use with Redact (configured by the
+	// privacy flags); nil uses redact.NewRedactor(). The viewer teaches it
+	// the trace's vocabulary first.
+	Redactor *redact.Redactor
 	// Every is the distance between checkpoints (0: the default); tests
 	// use small values to cross many checkpoints.
 	Every int
@@ -83,7 +88,10 @@ func Open(path string, o Options) (*Trace, error) {
 	}
 	var rr *redact.Redactor
 	if o.Redact {
-		rr = redact.NewRedactor()
+		rr = o.Redactor
+		if rr == nil {
+			rr = redact.NewRedactor()
+		}
 		t.red = &redactor{r: rr}
 		t.name = "NetTrace.etl (name redacted)"
 	}
@@ -102,10 +110,12 @@ func Open(path string, o Options) (*Trace, error) {
 		defer t.wg.Done()
 		defer close(t.diagDone)
 		if t.red != nil {
-			// The diagnosis owns the redactor while it runs, so that
-			// verdicts and rows use the same placeholders.
+			// Learning and the diagnosis own the redactor while they run,
+			// so that verdicts and rows use the same placeholders.
 			t.red.mu.Lock()
 			defer t.red.mu.Unlock()
+			t.diag, t.diagErr = learnAndDiagnose(ctx, path, t.name, rr)
+			return
 		}
 		t.diag, t.diagErr = runDiagnosis(ctx, path, t.name, rr)
 	}()
@@ -213,7 +223,9 @@ func (t *Trace) detailLocked(i int, ev *etl.Event, d *decode.Decoded) Detail {
 	out.Properties = []Field{}
 	if !credential {
 		for _, p := range d.Properties {
-			out.Properties = append(out.Properties, Field{p.Name, t.red.value(p.Value)})
+			if v, ok := t.red.value(p); ok {
+				out.Properties = append(out.Properties, Field{p.Name, v})
+			}
 		}
 	}
 	switch {

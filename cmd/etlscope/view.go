@@ -65,7 +65,11 @@ func runView(ctx context.Context, o *viewOptions, path string, s *streams) error
 	if err != nil {
 		return err
 	}
-	tr, err := viewer.Open(path, viewer.Options{Redact: o.redact})
+	vo := viewer.Options{Redact: o.redact}
+	if o.redact {
+		vo.Redactor = s.privacy().newRedactor()
+	}
+	tr, err := viewer.Open(path, vo)
 	if err != nil {
 		return badInput(err)
 	}
