@@ -9,13 +9,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/report"
 )
 
 type pcapOptions struct {
-	out   string
-	force bool
+	out    string
+	force  bool
+	events bool
 }
 
 func newPcapCmd(s *streams) *cobra.Command {
@@ -40,6 +42,7 @@ Use "-o -" to write to standard output.`,
 	}
 	cmd.Flags().StringVarP(&o.out, "output", "o", "", "pcapng file to write (required; - for stdout)")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite an existing output file")
+	cmd.Flags().BoolVar(&o.events, "events", false, `also write every other event, as Wireshark "Event Tracing for Windows" records (link type 290) with the decoded description as message, in time order with the packets`)
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -77,18 +80,28 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 		w = fh
 	}
 	pw := packet.NewPcapWriter(w, "etlscope")
-	res, frames, err := readPackets(ctx, s, t, pw.Write, nil)
+	var res *scan.Result
+	var frames, events int
+	if o.events {
+		res, frames, events, err = readPacketsAndEvents(ctx, s, t, pw)
+	} else {
+		res, frames, err = readPackets(ctx, s, t, pw.Write, nil)
+	}
 	if err != nil {
 		return badInput(err)
 	}
 	if err := pw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", o.out, err)
 	}
-	if frames == 0 {
+	if frames == 0 && !o.events {
 		fmt.Fprintln(s.Err, "note: no packets in this trace (capture with `netsh trace start ... capture=yes`); wrote an empty capture")
 	}
 	if o.out != "-" {
-		fmt.Fprintf(s.Err, "wrote %d packets to %s\n", pw.Packets(), o.out)
+		if o.events {
+			fmt.Fprintf(s.Err, "wrote %d packets and %d events to %s\n", pw.Packets(), events, o.out)
+		} else {
+			fmt.Fprintf(s.Err, "wrote %d packets to %s\n", pw.Packets(), o.out)
+		}
 	}
 	if !res.Complete() {
 		fmt.Fprintf(s.Err, "warning: %s: %s\n", t.Name, report.IntegritySummary(&res.Integrity))

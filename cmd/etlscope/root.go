@@ -90,6 +90,7 @@ var commandConstructors = []func(*streams) *cobra.Command{
 	newConversationsCmd,
 	newPcapCmd,
 	newRedactCmd,
+	newViewCmd,
 	newCaptureCmd,
 	newDoctorCmd,
 	newWatchCmd,
