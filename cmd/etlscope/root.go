@@ -72,6 +72,8 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = buildVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&quietFlag, "quiet", "q", false, "no progress output on stderr")
 	s.privacy().addFlags(root.PersistentFlags())
 	root.SetIn(s.In)
@@ -94,6 +96,7 @@ var commandConstructors = []func(*streams) *cobra.Command{
 	newCaptureCmd,
 	newDoctorCmd,
 	newWatchCmd,
+	newVersionCmd,
 }
 
 func commands(s *streams) []*cobra.Command {
