@@ -250,20 +250,20 @@ func TestConversationsAndPcap(t *testing.T) {
 	}
 
 	pc := filepath.Join(t.TempDir(), "out.pcapng")
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != exitUsage || !strings.Contains(errs, "--force") {
+	if code, _, errs := runCLI(t, "pcap", path, "-w", pc); code != exitUsage || !strings.Contains(errs, "--force") {
 		t.Errorf("overwrite without --force: exit %d: %s", code, errs)
 	}
-	if code, _, _ := runCLI(t, "pcap", path, "-o", pc, "--force"); code != 0 {
+	if code, _, _ := runCLI(t, "pcap", path, pc, "--force"); code != 0 {
 		t.Errorf("--force: exit %d", code)
 	}
 	// A failed export leaves no file behind.
 	bad := filepath.Join(t.TempDir(), "bad.etl")
 	os.WriteFile(bad, []byte("not an etl file, not at all, no"), 0o644)
 	failed := filepath.Join(t.TempDir(), "failed.pcapng")
-	if code, _, _ := runCLI(t, "pcap", bad, "-o", failed); code != exitBadInput {
+	if code, _, _ := runCLI(t, "pcap", bad, failed); code != exitBadInput {
 		t.Errorf("pcap of a bad file: exit %d", code)
 	}
 	if _, err := os.Stat(failed); err == nil {
