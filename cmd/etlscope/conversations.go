@@ -19,15 +19,16 @@ import (
 )
 
 type conversationsOptions struct {
-	output string
-	filter string
-	redact bool
+	example bool
+	output  string
+	filter  string
+	redact  bool
 }
 
 func newConversationsCmd(s *streams) *cobra.Command {
 	o := &conversationsOptions{}
 	cmd := &cobra.Command{
-		Use:   "conversations FILE.etl",
+		Use:   "conversations FILE.etl | --example",
 		Short: "One row per TCP connection in the packet capture, with its TLS handshake",
 		Long: `conversations reads the packets a trace captured (netsh trace capture=yes:
 Microsoft-Windows-NDIS-PacketCapture, or pktmon --etw: Microsoft-Windows-PktMon),
@@ -45,11 +46,12 @@ decoded are counted in a note on stderr, never shown as connections.
 --filter takes the same language as events, over the fields tls.version, tls.client_max,
 tls.offered, tls.sni, tls.alert, tls.cipher, tls.record_version, proxy.target,
 tcp.srcport, tcp.dstport, ip.src, ip.dst, pid and outcome.`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runConversations(cmd.Context(), o, args[0], s)
+			return runConversations(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	cmd.Flags().StringVarP(&o.filter, "filter", "f", "", "show only conversations matching this filter expression")
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names and IP addresses with stable placeholders")
@@ -100,12 +102,12 @@ func frameNote(st packet.FrameStats) string {
 	return strings.Join(parts, ", ")
 }
 
-func runConversations(ctx context.Context, o *conversationsOptions, path string, s *streams) error {
+func runConversations(ctx context.Context, o *conversationsOptions, args []string, s *streams) error {
 	format, flt, err := formatAndFilter(o.output, o.filter)
 	if err != nil {
 		return err
 	}
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}

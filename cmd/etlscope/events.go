@@ -20,6 +20,7 @@ import (
 )
 
 type eventsOptions struct {
+	example   bool
 	output    string
 	filter    string
 	fields    []string
@@ -32,7 +33,7 @@ type eventsOptions struct {
 func newEventsCmd(s *streams) *cobra.Command {
 	o := &eventsOptions{}
 	cmd := &cobra.Command{
-		Use:   "events FILE.etl",
+		Use:   "events FILE.etl | --example",
 		Short: "List the events of a trace, decoded, optionally filtered",
 		Long: `events prints one line per event record, in time order across CPUs: time (UTC),
 provider, event id, opcode, version, level, process and thread id, header kind and a
@@ -44,11 +45,12 @@ Filter with a Network-Monitor-style expression, for example:
 Add decoded properties as columns with --fields EnabledProtocols,Result.`,
 		Example: `  etlscope events NetTrace.etl --limit 20
   etlscope events NetTrace.etl -f 'EnabledProtocols & 0x800' --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runEvents(cmd.Context(), o, args[0], s)
+			return runEvents(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	fl := cmd.Flags()
 	fl.StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	fl.StringVarP(&o.filter, "filter", "f", "", "show only events matching this filter expression")
@@ -94,7 +96,7 @@ func compileFilter(expr string) (*filters.Filter, error) {
 	return f, nil
 }
 
-func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) error {
+func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams) error {
 	format, flt, err := formatAndFilter(o.output, o.filter)
 	if err != nil {
 		return err
@@ -104,7 +106,7 @@ func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) e
 		return err
 	}
 	s.privacy().applyTo(dec)
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}

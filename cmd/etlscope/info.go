@@ -18,23 +18,25 @@ import (
 )
 
 type infoOptions struct {
-	output string
-	redact bool
+	example bool
+	output  string
+	redact  bool
 }
 
 func newInfoCmd(s *streams) *cobra.Command {
 	o := &infoOptions{}
 	cmd := &cobra.Command{
-		Use:   "info FILE.etl",
+		Use:   "info FILE.etl | --example",
 		Short: "Show the trace header and how many events each provider wrote",
 		Long: `info prints the logfile header (OS version and build, pointer size, CPUs, clock,
 start/end time, buffer size, lost events and buffers, logger and file names, time zone)
 and the number of records per provider, with the provider name where etlscope knows it.`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInfo(cmd.Context(), o, args[0], s)
+			return runInfo(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "hide user names in the log file path and the file name")
 	return cmd
@@ -93,12 +95,12 @@ type ProviderStat struct {
 	Events int    `json:"events"`
 }
 
-func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error {
+func runInfo(ctx context.Context, o *infoOptions, args []string, s *streams) error {
 	format, err := report.ParseFormat(o.output)
 	if err != nil {
 		return usageError(err)
 	}
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}
