@@ -75,7 +75,7 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, args []string, s *stream
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
-	if err := report.RenderAnalysis(s.Out, format, a); err != nil {
+	if err := report.RenderAnalysisOpts(s.Out, format, a, renderOptions(s, t.Header())); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	switch a.Result {

@@ -142,7 +142,7 @@ func TestEventsEnabledProtocolsFilter(t *testing.T) {
 	}
 	// The same selection by provider and id, in every table format.
 	for _, format := range []string{"table", "csv", "markdown", "html"} {
-		code, out, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-WebIO" && id in (728, 729, 730)`, "--fields", "EnabledProtocols", "-o", format)
+		code, out, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-WebIO" && id in (728, 729, 730)`, "--fields", "EnabledProtocols", "-o", format, "--wide")
 		// Two events, each with the mask in its description and in the
 		// EnabledProtocols column.
 		if code != 0 || strings.Count(out, "0xa0 (SSL3.0") != 4 || !strings.Contains(out, "728") || !strings.Contains(out, "729") {
@@ -220,7 +220,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"info", filepath.Join(t.TempDir(), "missing.etl")}, exitBadInput, "no such file"},
 		{[]string{"info", bad}, exitBadInput, "not an ETL file"},
-		{[]string{"info", bad, "extra"}, exitUsage, "accepts 1 arg"},
+		{[]string{"info", bad, "extra"}, exitUsage, "one trace file at a time"},
 		{[]string{"events", bad, "-f", "id =="}, exitUsage, "^"},
 		{[]string{"events", bad, "-o", "yaml"}, exitUsage, "yaml"},
 		{[]string{"nosuchcommand"}, exitUsage, "unknown command"},

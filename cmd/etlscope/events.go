@@ -113,7 +113,7 @@ func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams)
 	defer t.Close()
 	defer startProgress(s, t.File, true)()
 
-	out, err := newEventWriter(s.Out, format, o.fields)
+	out, err := newEventWriter(s.Out, format, o.fields, renderOptions(s, t.Header()))
 	if err != nil {
 		return err
 	}
@@ -166,6 +166,7 @@ type eventWriter struct {
 	rows   report.RowWriter
 	n      int
 	red    *redact.Redactor
+	loc    *time.Location // --local: the trace's time zone
 }
 
 // isCredentialEvent reports whether ev carries credentials (WinHttp 100,
@@ -197,13 +198,21 @@ func prop(d *decode.Decoded, name string) (decode.Property, bool) {
 	return decode.Property{}, false
 }
 
-func newEventWriter(w io.Writer, format report.Format, fields []string) (*eventWriter, error) {
-	ew := &eventWriter{w: w, format: format, fields: fields}
+// eventShape is how the events table fits a terminal: the description and
+// the decoded fields are shortened, the least useful columns go first.
+var eventShape = report.Shape{
+	Drop:  []string{"version", "level", "kind", "opcode", "tid"},
+	Fixed: []string{"time", "id", "pid", "tid", "version", "level"},
+	Last:  []string{"description"},
+}
+
+func newEventWriter(w io.Writer, format report.Format, fields []string, o report.Options) (*eventWriter, error) {
+	ew := &eventWriter{w: w, format: format, fields: fields, loc: o.Loc}
 	if format == report.FormatJSON {
 		return ew, nil
 	}
 	cols := append(append([]string(nil), eventColumns...), fields...)
-	rw, err := report.NewRowWriter(w, format, "", cols)
+	rw, err := report.NewTableWriter(w, format, "", cols, eventShape, o)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +228,7 @@ type EventsJSON struct {
 
 // EventJSON is one element of `etlscope events --output json`.
 type EventJSON struct {
-	Time        string         `json:"time"`
+	Time        time.Time      `json:"time"`
 	Provider    string         `json:"provider"`
 	ProviderID  string         `json:"provider_guid"`
 	ID          uint16         `json:"id"`
@@ -231,8 +240,8 @@ type EventJSON struct {
 	EventName   string         `json:"event,omitempty"`
 	TaskName    string         `json:"task_name,omitempty"`
 	OpcodeName  string         `json:"opcode_name,omitempty"`
-	PID         uint32         `json:"pid"`
-	TID         uint32         `json:"tid"`
+	PID         *uint32        `json:"pid"` // null when the event has none (0xFFFFFFFF)
+	TID         *uint32        `json:"tid"`
 	CPU         uint16         `json:"cpu"`
 	Kind        string         `json:"kind"`
 	Offset      int64          `json:"offset"`
@@ -241,7 +250,25 @@ type EventJSON struct {
 	Warning     string         `json:"warning,omitempty"`
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+// noID is the process or thread id of events logged outside any process
+// (kernel events, 0xFFFFFFFF).
+const noID = 0xFFFFFFFF
+
+// idText renders a process or thread id: "-" for noID.
+func idText(id uint32) string {
+	if id == noID {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(id), 10)
+}
+
+// idJSON is a process or thread id in JSON: null for noID.
+func idJSON(id uint32) *uint32 {
+	if id == noID {
+		return nil
+	}
+	return &id
+}
 
 func providerLabel(d *decode.Decoded) string {
 	if d.ProviderName != "" {
@@ -254,10 +281,10 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 	ev := d.Event
 	if ew.format == report.FormatJSON {
 		j := EventJSON{
-			Time: formatTime(ev.Time), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
+			Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
 			ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
 			Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
-			PID: ev.PID, TID: ev.TID, CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
+			PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
 			Description: ew.red.Text(d.Description), Warning: d.Warning,
 		}
 		if len(d.Properties) > 0 {
@@ -284,9 +311,9 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		opcode = strconv.Itoa(int(ev.Opcode))
 	}
 	cells := []string{
-		formatTime(ev.Time), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
+		report.FormatTime(ev.Time, ew.loc), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
 		strconv.Itoa(int(ev.Version)), strconv.Itoa(int(ev.Level)),
-		strconv.FormatUint(uint64(ev.PID), 10), strconv.FormatUint(uint64(ev.TID), 10),
+		idText(ev.PID), idText(ev.TID),
 		ev.Kind.String(), ew.red.Text(d.Description),
 	}
 	for _, name := range ew.fields {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,21 +125,14 @@ func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet
 	return res, frames, nil
 }
 
-// renderWithIntegrity writes a table and the trace's integrity in format
-// f. JSON is one object: the rows under key, and "integrity".
-func renderWithIntegrity(w io.Writer, f report.Format, t *report.Table, key string, in *etl.Integrity) error {
-	if f != report.FormatJSON {
-		if err := t.Render(w, f); err != nil {
-			return err
-		}
-		if f == report.FormatTable {
-			fmt.Fprintln(w)
-		}
-		return report.WriteIntegrity(w, f, in)
-	}
-	var rows bytes.Buffer
-	if err := t.Render(&rows, f); err != nil {
+// renderTable writes a table and the trace's integrity in a human-readable
+// format f (JSON documents are typed, per command).
+func renderTable(w io.Writer, f report.Format, t *report.Table, in *etl.Integrity, o report.Options) error {
+	if err := t.RenderOpts(w, f, o); err != nil {
 		return err
 	}
-	return writeJSON(w, map[string]any{key: json.RawMessage(rows.Bytes()), "integrity": report.Integrity(in)})
+	if f == report.FormatTable {
+		fmt.Fprintln(w)
+	}
+	return report.WriteIntegrity(w, f, in)
 }
