@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/diagnose"
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/report"
 )
 
@@ -53,7 +54,7 @@ Exit status:
 }
 
 func runAnalyze(ctx context.Context, o *analyzeOptions, args []string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
+	format, flt, err := formatAndFilter(o.output, o.filter, decode.New().KnownFields())
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func frameNote(st packet.FrameStats) string {
 }
 
 func runConversations(ctx context.Context, o *conversationsOptions, args []string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
+	format, flt, err := formatAndFilter(o.output, o.filter, conversationFields)
 	if err != nil {
 		return err
 	}

@@ -75,14 +75,23 @@ func newDecoder(manifests []string) (*decode.Decoder, error) {
 }
 
 // formatAndFilter parses the --output and --filter flags shared by the
-// commands that read events; both problems are usage errors.
-func formatAndFilter(output, filter string) (report.Format, *filters.Filter, error) {
+// commands that read events; both problems are usage errors, and so is a
+// field of the filter that is not in known (nil: no check).
+func formatAndFilter(output, filter string, known []string) (report.Format, *filters.Filter, error) {
 	format, err := report.ParseFormat(output)
 	if err != nil {
 		return "", nil, usageError(err)
 	}
 	flt, err := compileFilter(filter)
-	return format, flt, err
+	if err != nil {
+		return "", nil, err
+	}
+	if known != nil {
+		if err := checkFilterFields(flt, known); err != nil {
+			return "", nil, err
+		}
+	}
+	return format, flt, nil
 }
 
 func compileFilter(expr string) (*filters.Filter, error) {
@@ -97,11 +106,19 @@ func compileFilter(expr string) (*filters.Filter, error) {
 }
 
 func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
+	if o.limit < 0 {
+		return usageError(fmt.Errorf("--limit %d: want 0 (all) or a positive number", o.limit))
+	}
+	dec, err := newDecoder(o.manifests)
 	if err != nil {
 		return err
 	}
-	dec, err := newDecoder(o.manifests)
+	known := dec.KnownFields()
+	format, flt, err := formatAndFilter(o.output, o.filter, known)
+	if err != nil {
+		return err
+	}
+	fields, err := checkFieldNames(o.fields, known)
 	if err != nil {
 		return err
 	}
@@ -113,7 +130,7 @@ func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams)
 	defer t.Close()
 	defer startProgress(s, t.File, true)()
 
-	out, err := newEventWriter(s.Out, format, o.fields, renderOptions(s, t.Header()))
+	out, err := newEventWriter(s.Out, format, fields, renderOptions(s, t.Header()))
 	if err != nil {
 		return err
 	}
@@ -320,6 +337,8 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		p, ok := prop(d, name)
 		if ok {
 			cells = append(cells, ew.propText(p))
+		} else if hv, ok := d.Lookup(name); ok { // a header field such as task_name
+			cells = append(cells, ew.red.Text(fmt.Sprint(hv)))
 		} else {
 			cells = append(cells, "")
 		}
