@@ -129,7 +129,25 @@ func connectionTable(a *diagnose.Analysis, o Options) *Table {
 }
 
 func severityLabel(s diagnose.Severity) string {
+	if s == diagnose.Unknown {
+		return "CANNOT TELL"
+	}
 	return strings.ToUpper(string(s))
+}
+
+// headline is a verdict's label and title without a repeated word: an
+// unknown verdict titled "cannot tell: …" reads "CANNOT TELL: …", not
+// "UNKNOWN: cannot tell: …".
+func headline(v diagnose.Verdict) (label, title string) {
+	label, title = severityLabel(v.Severity), v.Title
+	low := strings.ToLower(title)
+	for _, p := range []string{strings.ToLower(label) + ": ", strings.ToLower(label) + " "} {
+		if strings.HasPrefix(low, p) {
+			title = title[len(p):]
+			break
+		}
+	}
+	return label, title
 }
 
 func renderText(w io.Writer, a *diagnose.Analysis, o Options) error {
@@ -137,7 +155,8 @@ func renderText(w io.Writer, a *diagnose.Analysis, o Options) error {
 		fmt.Fprintf(w, "%-10s %s\n", l[0]+":", l[1])
 	}
 	for i, v := range a.Verdicts {
-		fmt.Fprintf(w, "\n[%d] %s: %s\n", i+1, severityLabel(v.Severity), v.Title)
+		label, title := headline(v)
+		fmt.Fprintf(w, "\n[%d] %s: %s\n", i+1, label, title)
 		if v.Detail != "" {
 			fmt.Fprintf(w, "    %s\n", v.Detail)
 		}
@@ -207,7 +226,8 @@ func renderMarkdown(w io.Writer, a *diagnose.Analysis, o Options) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "## Verdicts")
 	for i, v := range a.Verdicts {
-		fmt.Fprintf(w, "\n### %d. %s: %s\n\n", i+1, severityLabel(v.Severity), MarkdownEscape(v.Title))
+		label, title := headline(v)
+		fmt.Fprintf(w, "\n### %d. %s: %s\n\n", i+1, label, MarkdownEscape(title))
 		if v.Detail != "" {
 			fmt.Fprintln(w, MarkdownEscape(v.Detail))
 			fmt.Fprintln(w)
@@ -274,7 +294,8 @@ func renderHTML(w io.Writer, a *diagnose.Analysis, o Options) error {
 	}
 	b.WriteString("<h2>Verdicts</h2>\n")
 	for _, v := range a.Verdicts {
-		fmt.Fprintf(&b, "<div class=\"v %s\"><span class=\"sev\">%s</span>%s", e(string(v.Severity)), e(string(v.Severity)), e(v.Title))
+		label, title := headline(v)
+		fmt.Fprintf(&b, "<div class=\"v %s\"><span class=\"sev\">%s</span>%s", e(string(v.Severity)), e(label), e(title))
 		if v.Detail != "" {
 			fmt.Fprintf(&b, "<p>%s</p>", e(v.Detail))
 		}
