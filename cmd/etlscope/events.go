@@ -310,6 +310,14 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 				if ew.red != nil && p.Kind == decode.PropOpaque {
 					continue // opaque bytes (packets, binary values) are dropped under --redact
 				}
+				// Plain numbers, booleans and times are typed; text, and
+				// anything redaction may change, goes through propText.
+				if v := p.Value.JSON(); p.Kind == decode.PropPlain {
+					if _, isText := v.(string); !isText {
+						j.Properties[p.Name] = v
+						continue
+					}
+				}
 				j.Properties[p.Name] = ew.propText(p)
 			}
 		}
