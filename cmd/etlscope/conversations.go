@@ -169,6 +169,7 @@ var conversationColumns = []string{"first seen", "client", "server", "pid", "sni
 var conversationShape = report.Shape{
 	Drop:  []string{"cipher", "client max", "first seen", "client", "pid"},
 	Fixed: []string{"first seen", "pid"},
+	Wrap:  true,
 }
 
 // ConversationsJSON is the document of `etlscope conversations --output json`.
