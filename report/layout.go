@@ -88,7 +88,7 @@ func fitColumns(headers []string, natural []int, sh Shape, o Options) (keep []bo
 	mins := make([]int, n)
 	for i := range keep {
 		keep[i] = true
-		mins[i] = min(natural[i], max(runewidth.StringWidth(headers[i]), minCellWidth))
+		mins[i] = min(natural[i], max(textWidth(headers[i]), minCellWidth))
 		if has(sh.Fixed, headers[i]) {
 			mins[i] = natural[i]
 		}
@@ -137,10 +137,38 @@ func fitColumns(headers []string, natural []int, sh Shape, o Options) (keep []bo
 	return keep, widths
 }
 
-// cellLine puts a cell on one line: newlines and tabs become spaces.
+// isASCII reports whether s is plain ASCII (one column per byte).
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// textWidth is the width of s in terminal columns; plain ASCII, the
+// common case, is measured without decoding runes.
+func textWidth(s string) int {
+	if isASCII(s) {
+		return len(s)
+	}
+	return runewidth.StringWidth(s)
+}
+
+// cellLine puts a cell on one line: newlines, tabs and other control
+// characters (an escape sequence in a trace must not drive the terminal)
+// become spaces.
 func cellLine(s string) string {
-	if strings.ContainsAny(s, "\r\n\t") {
-		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+					return ' '
+				}
+				return r
+			}, strings.ReplaceAll(s, "\r\n", " "))
+		}
 	}
 	return s
 }
@@ -148,10 +176,14 @@ func cellLine(s string) string {
 // fitCell shortens s to width w with an ellipsis and pads it to w (unless
 // last, which is not padded).
 func fitCell(s string, w int, last, wide bool) string {
-	sw := runewidth.StringWidth(s)
+	sw := textWidth(s)
 	if sw > w && !wide {
-		s = runewidth.Truncate(s, w, "…")
-		sw = runewidth.StringWidth(s)
+		if isASCII(s) {
+			s = s[:max(w-1, 0)] + "…"
+		} else {
+			s = runewidth.Truncate(s, w, "…")
+		}
+		sw = textWidth(s)
 	}
 	if last || sw >= w {
 		return s

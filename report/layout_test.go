@@ -110,3 +110,17 @@ func TestWrapCell(t *testing.T) {
 		}
 	}
 }
+
+// TestTableNoControlCharacters: text from a trace cannot send escape
+// sequences to the terminal or break a row.
+func TestTableNoControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	tb := &Table{Columns: []string{"a", "b"}}
+	tb.Add("\x1b[31mred\x1b[0m", "two\nlines\r\nand\ttab")
+	if err := tb.RenderOpts(&buf, FormatTable, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(buf.String(), "\x1b\r\t") || strings.Count(buf.String(), "\n") != 2 {
+		t.Errorf("%q", buf.String())
+	}
+}

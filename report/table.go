@@ -8,8 +8,6 @@ import (
 	"html"
 	"io"
 	"strings"
-
-	"github.com/mattn/go-runewidth"
 )
 
 // Table is a titled grid of strings: the common shape of everything the CLI
@@ -133,11 +131,11 @@ func (t *textRows) start() error {
 	t.started = true
 	natural := make([]int, len(t.columns))
 	for i, c := range t.columns {
-		natural[i] = runewidth.StringWidth(c)
+		natural[i] = textWidth(c)
 	}
 	for _, r := range t.pending {
 		for i, c := range r {
-			natural[i] = max(natural[i], runewidth.StringWidth(c))
+			natural[i] = max(natural[i], textWidth(c))
 		}
 	}
 	t.keep, t.widths = fitColumns(t.columns, natural, t.shape, t.opts)
