@@ -114,16 +114,17 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := write("lost.etl", lossy)
+	proxied, _ := pktmonTrace(t) // a CONNECT tunnel through a proxy, a drop, a snap length
 
 	old := doctorDeps
 	t.Cleanup(func() { doctorDeps = old })
 	doctorDeps.system, doctorDeps.registry, doctorDeps.runner = fakeSys{9200}, fakeReg{}, &fakeNetsh{t: t}
 
 	runs := map[string][][]string{
-		"analyze":       {{"--example"}, {healthy}, {cert}, {win7}, {lost}},
+		"analyze":       {{"--example"}, {healthy}, {cert}, {win7}, {lost}, {proxied}},
 		"info":          {{"--example"}, {lost}},
 		"events":        {{"--example", "-n", "5"}, {lost}},
-		"conversations": {{"--example"}, {healthy}, {lost}},
+		"conversations": {{"--example"}, {healthy}, {lost}, {proxied}},
 		"doctor":        {{}},
 		"version":       {{}},
 	}

@@ -25,8 +25,8 @@ func TestPcapOutputArguments(t *testing.T) {
 		{"positional", []string{"pcap", path, "a.pcapng"}, exitOK, "wrote 6 packets to a.pcapng", "a.pcapng"},
 		{"-w alias", []string{"pcap", path, "-w", "b.pcapng"}, exitOK, "wrote 6 packets", "b.pcapng"},
 		{"-o pcapng is the format", []string{"pcap", path, "c.pcapng", "-o", "pcapng"}, exitOK, "", "c.pcapng"},
-		{"-o json is a format error", []string{"pcap", path, "json"}, exitUsage, "-o is the output format", ""},
-		{"old -o FILE usage", []string{"pcap", path, "d.pcapng"}, exitUsage, "second argument", ""},
+		{"-o json is a format error", []string{"pcap", path, "-o", "json"}, exitUsage, "-o is the output format", ""},
+		{"old -o FILE usage", []string{"pcap", path, "-o", "d.pcapng"}, exitUsage, "second argument", ""},
 		{"no output", []string{"pcap", path}, exitUsage, "no output file", ""},
 		{"two outputs", []string{"pcap", path, "e.pcapng", "-w", "f.pcapng"}, exitUsage, "give one", ""},
 	}
