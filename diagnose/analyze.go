@@ -38,13 +38,19 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	h := f.Header()
 	a := &Analysis{File: name, OS: wintls.Lookup(h.OSBuild, wintls.EditionUnknown), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
 	facts := &Facts{OS: a.OS, Bits: wintls.BitsFromPointerSize(h.PointerSize), Providers: a.Providers,
-		procs: map[uint32]*ProcessTLS{}, hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
+		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	x := packet.NewExtractor()
 	tr := packet.NewTracker()
 	wanted := func(ev *etl.Event) bool { return providers[ev.Provider] && ev.Kind == etl.KindEventHeader }
 	so := scan.Options{Decode: wanted, OnIssue: opts.OnIssue}
 	res, err := scan.Run(ctx, f, so, func(e *scan.Event) error {
 		if e.Decoded == nil {
+			if isProcessNameEvent(e.Event) {
+				if pid, name, ok := processImage(e.Event); ok && len(facts.names) < maxProcessNames {
+					facts.names[pid] = name
+				}
+				return nil
+			}
 			if packet.IsPacketEvent(e.Event) {
 				a.Providers[decode.ProviderName(e.Provider)]++
 				if fr, err := x.Add(e.Event); err == nil && fr != nil {
@@ -89,6 +95,9 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 func finishProcesses(a *Analysis, f *Facts) {
 	for _, pid := range f.order {
 		p := f.procs[pid]
+		if p.Name == "" {
+			p.Name = f.names[pid]
+		}
 		for _, m := range p.EnabledProtocols {
 			p.Enabled = append(p.Enabled, wintls.Protocols(m).Names())
 		}

@@ -38,6 +38,9 @@ type Facts struct {
 	convs   []*packet.Conversation
 	hostOf  map[uint64]string // WebIO connection pointer → host
 	dnsName map[string]string // IP address → queried name (DNS-Client)
+	// names are process image names by PID from Kernel-Process and kernel
+	// process events (see procnames.go).
+	names map[uint32]string
 
 	achFail  []Evidence // WebIO 730 AcquireCredentialsHandle failures
 	achCodes []string

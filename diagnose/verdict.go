@@ -104,8 +104,8 @@ type Analysis struct {
 	File        string          `json:"file"`
 	Result      Result          `json:"result"`
 	OS          wintls.Release  `json:"os"`
-	Start       time.Time       `json:"start,omitzero"`
-	End         time.Time       `json:"end,omitzero"`
+	Start       time.Time       `json:"start_time,omitzero"`
+	End         time.Time       `json:"end_time,omitzero"`
 	Events      int             `json:"events"`
 	Providers   map[string]int  `json:"providers"` // event counts of the providers the diagnosis uses
 	Packets     int             `json:"packets"`

@@ -41,6 +41,25 @@ type Filter struct {
 	src    string
 	match  pred
 	fields []string
+	bare   []FieldRef
+}
+
+// FieldRef is a field an expression names, and where.
+type FieldRef struct {
+	Name string // without a "Property." prefix
+	Pos  int    // byte offset in the expression
+}
+
+// Unqualified returns the fields written without the "Property." prefix,
+// in order of first use. Callers check them against the fields they know
+// (a typo matches nothing and is better reported); "Property.Name" is the
+// way to name a field only known once events are read.
+func (f *Filter) Unqualified() []FieldRef { return slices.Clone(f.bare) }
+
+// UnknownField returns the error for a field the caller does not know:
+// the message, the suggestions, and a caret under the field.
+func (f *Filter) UnknownField(ref FieldRef, msg string) error {
+	return &SyntaxError{Expr: f.src, Pos: ref.Pos, Msg: msg}
 }
 
 // Match reports whether x satisfies the filter.
@@ -78,7 +97,7 @@ func Compile(expr string) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{src: expr, match: m, fields: p.fields}, nil
+	return &Filter{src: expr, match: m, fields: p.fields, bare: p.bare}, nil
 }
 
 // MustCompile is like Compile but panics if expr does not compile. It is

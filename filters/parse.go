@@ -30,6 +30,9 @@ type parser struct {
 	depth  int
 	fields []string
 	seen   map[string]bool // lower-cased names in fields
+	// bare are the fields written without the "Property." prefix.
+	bare     []FieldRef
+	seenBare map[string]bool
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -461,8 +464,10 @@ func (p *parser) fieldOrMethod() (expr, error) {
 // field records a referenced field and returns its name without the
 // "Property." prefix.
 func (p *parser) field(pos int, parts []string) string {
+	qualified := false
 	if len(parts) > 1 && strings.EqualFold(parts[0], "property") {
 		parts = parts[1:]
+		qualified = true
 	}
 	name := strings.Join(parts, ".")
 	key := strings.ToLower(name)
@@ -472,6 +477,13 @@ func (p *parser) field(pos int, parts []string) string {
 	if !p.seen[key] {
 		p.seen[key] = true
 		p.fields = append(p.fields, name)
+	}
+	if !qualified && !p.seenBare[key] {
+		if p.seenBare == nil {
+			p.seenBare = map[string]bool{}
+		}
+		p.seenBare[key] = true
+		p.bare = append(p.bare, FieldRef{Name: name, Pos: pos})
 	}
 	return name
 }

@@ -12,9 +12,16 @@ import (
 	"time"
 )
 
-// RenderAnalysis writes a in format f. The HTML form is one
-// self-contained page (no external assets) suitable to attach to a ticket.
+// RenderAnalysis writes a in format f with the default Options. The HTML
+// form is one self-contained page (no external assets) suitable to attach
+// to a ticket.
 func RenderAnalysis(w io.Writer, f Format, a *diagnose.Analysis) error {
+	return RenderAnalysisOpts(w, f, a, Options{})
+}
+
+// RenderAnalysisOpts writes a in format f; o sets the table width and the
+// time zone of the human-readable formats (JSON times are always UTC).
+func RenderAnalysisOpts(w io.Writer, f Format, a *diagnose.Analysis, o Options) error {
 	switch f {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
@@ -25,23 +32,25 @@ func RenderAnalysis(w io.Writer, f Format, a *diagnose.Analysis) error {
 			Integrity IntegrityJSON `json:"integrity"`
 		}{a, Integrity(&a.Integrity)})
 	case FormatCSV:
-		return renderCSV(w, a)
+		return renderCSV(w, a, o)
 	case FormatMarkdown:
-		return renderMarkdown(w, a)
+		return renderMarkdown(w, a, o)
 	case FormatHTML:
-		return renderHTML(w, a)
+		return renderHTML(w, a, o)
 	}
-	return renderText(w, a)
+	return renderText(w, a, o)
 }
 
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
+func (o Options) ts(t time.Time) string { return FormatTime(t, o.Loc) }
+
+func (o Options) zoneName() string {
+	if o.Loc == nil {
+		return "UTC"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05.000")
+	return o.Loc.String()
 }
 
-func summaryLines(a *diagnose.Analysis) [][2]string {
+func summaryLines(a *diagnose.Analysis, o Options) [][2]string {
 	verdict := "no TLS problem found"
 	switch a.Result {
 	case diagnose.ResultProblem:
@@ -52,7 +61,7 @@ func summaryLines(a *diagnose.Analysis) [][2]string {
 	return [][2]string{
 		{"file", a.File},
 		{"windows", fmt.Sprintf("%s (build %d)", a.OS.Name, a.OS.Build)},
-		{"trace", fmt.Sprintf("%s → %s, %d events, %d packets", ts(a.Start), ts(a.End), a.Events, a.Packets)},
+		{"trace", fmt.Sprintf("%s → %s, %d events, %d packets", o.ts(a.Start), o.ts(a.End), a.Events, a.Packets)},
 		{"providers", providerSummary(a)},
 		{"integrity", IntegritySummary(&a.Integrity)},
 		{"result", verdict},
@@ -74,7 +83,8 @@ func providerSummary(a *diagnose.Analysis) string {
 }
 
 func processTable(a *diagnose.Analysis) *Table {
-	t := &Table{Title: "Processes (WinHTTP / WebIO)", Columns: []string{"pid", "name", "enabled protocols", "hosts", "errors"}}
+	t := &Table{Title: "Processes (WinHTTP / WebIO)", Columns: []string{"pid", "name", "enabled protocols", "hosts", "errors"},
+		Shape: Shape{Fixed: []string{"pid"}, Wrap: true}}
 	for _, p := range a.Processes {
 		var masks []string
 		for i, m := range p.EnabledProtocols {
@@ -89,8 +99,9 @@ func processTable(a *diagnose.Analysis) *Table {
 // formats; JSON lists every connection.
 const maxConnectionRows = 200
 
-func connectionTable(a *diagnose.Analysis) *Table {
-	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "pid", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"}}
+func connectionTable(a *diagnose.Analysis, o Options) *Table {
+	t := &Table{Title: "TLS connections (packets)", Columns: []string{"first seen", "pid", "client", "server", "sni", "client max", "offered", "selected", "cipher", "outcome"},
+		Shape: Shape{Drop: []string{"cipher", "client max", "client", "first seen", "pid"}, Fixed: []string{"first seen", "pid"}, Wrap: true}}
 	// Failed connections first, then the others, up to the limit.
 	n := 0
 	for pass := 0; pass < 2; pass++ {
@@ -110,7 +121,7 @@ func connectionTable(a *diagnose.Analysis) *Table {
 			if c.Proxy != "" {
 				server += " via proxy " + c.Proxy
 			}
-			t.Add(ts(c.FirstSeen), pid, c.Client, server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
+			t.Add(o.ts(c.FirstSeen), pid, c.Client, server, c.SNI, c.ClientMax, strings.Join(c.Offered, ", "), c.Selected, c.Cipher, c.Outcome)
 			n++
 		}
 	}
@@ -118,15 +129,34 @@ func connectionTable(a *diagnose.Analysis) *Table {
 }
 
 func severityLabel(s diagnose.Severity) string {
+	if s == diagnose.Unknown {
+		return "CANNOT TELL"
+	}
 	return strings.ToUpper(string(s))
 }
 
-func renderText(w io.Writer, a *diagnose.Analysis) error {
-	for _, l := range summaryLines(a) {
+// headline is a verdict's label and title without a repeated word: an
+// unknown verdict titled "cannot tell: …" reads "CANNOT TELL: …", not
+// "UNKNOWN: cannot tell: …".
+func headline(v diagnose.Verdict) (label, title string) {
+	label, title = severityLabel(v.Severity), v.Title
+	low := strings.ToLower(title)
+	for _, p := range []string{strings.ToLower(label) + ": ", strings.ToLower(label) + " "} {
+		if strings.HasPrefix(low, p) {
+			title = title[len(p):]
+			break
+		}
+	}
+	return label, title
+}
+
+func renderText(w io.Writer, a *diagnose.Analysis, o Options) error {
+	for _, l := range summaryLines(a, o) {
 		fmt.Fprintf(w, "%-10s %s\n", l[0]+":", l[1])
 	}
 	for i, v := range a.Verdicts {
-		fmt.Fprintf(w, "\n[%d] %s: %s\n", i+1, severityLabel(v.Severity), v.Title)
+		label, title := headline(v)
+		fmt.Fprintf(w, "\n[%d] %s: %s\n", i+1, label, title)
 		if v.Detail != "" {
 			fmt.Fprintf(w, "    %s\n", v.Detail)
 		}
@@ -136,7 +166,7 @@ func renderText(w io.Writer, a *diagnose.Analysis) error {
 		if len(v.Evidence) > 0 {
 			fmt.Fprintln(w, "    evidence:")
 			for _, e := range v.Evidence {
-				fmt.Fprintf(w, "      %s  %-36s %s\n", ts(e.Time), e.Source, e.Text)
+				fmt.Fprintf(w, "      %s  %-36s %s\n", o.ts(e.Time), e.Source, e.Text)
 			}
 		}
 		if len(v.Fix) > 0 {
@@ -148,13 +178,13 @@ func renderText(w io.Writer, a *diagnose.Analysis) error {
 	}
 	if len(a.Processes) > 0 {
 		fmt.Fprintln(w)
-		if err := processTable(a).Render(w, FormatTable); err != nil {
+		if err := processTable(a).RenderOpts(w, FormatTable, o); err != nil {
 			return err
 		}
 	}
 	if len(a.Connections) > 0 {
 		fmt.Fprintln(w)
-		if err := connectionTable(a).Render(w, FormatTable); err != nil {
+		if err := connectionTable(a, o).RenderOpts(w, FormatTable, o); err != nil {
 			return err
 		}
 	}
@@ -165,13 +195,13 @@ func renderText(w io.Writer, a *diagnose.Analysis) error {
 	return nil
 }
 
-func renderCSV(w io.Writer, a *diagnose.Analysis) error {
+func renderCSV(w io.Writer, a *diagnose.Analysis, o Options) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"kind", "severity", "title", "detail", "believed", "evidence", "fix"})
 	for _, v := range a.Verdicts {
 		var ev []string
 		for _, e := range v.Evidence {
-			ev = append(ev, ts(e.Time)+" "+e.Source+": "+e.Text)
+			ev = append(ev, o.ts(e.Time)+" "+e.Source+": "+e.Text)
 		}
 		cw.Write([]string{string(v.Kind), string(v.Severity), v.Title, v.Detail, v.Believed, strings.Join(ev, "\n"), strings.Join(v.Fix, "\n")})
 	}
@@ -182,10 +212,10 @@ func renderCSV(w io.Writer, a *diagnose.Analysis) error {
 	return WriteIntegrity(w, FormatCSV, &a.Integrity)
 }
 
-func renderMarkdown(w io.Writer, a *diagnose.Analysis) error {
+func renderMarkdown(w io.Writer, a *diagnose.Analysis, o Options) error {
 	fmt.Fprintln(w, "# etlscope TLS diagnosis")
 	fmt.Fprintln(w)
-	for _, l := range summaryLines(a) {
+	for _, l := range summaryLines(a, o) {
 		fmt.Fprintf(w, "- **%s**: %s\n", l[0], MarkdownEscape(l[1]))
 	}
 	if !a.Integrity.Complete() {
@@ -196,7 +226,8 @@ func renderMarkdown(w io.Writer, a *diagnose.Analysis) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "## Verdicts")
 	for i, v := range a.Verdicts {
-		fmt.Fprintf(w, "\n### %d. %s: %s\n\n", i+1, severityLabel(v.Severity), MarkdownEscape(v.Title))
+		label, title := headline(v)
+		fmt.Fprintf(w, "\n### %d. %s: %s\n\n", i+1, label, MarkdownEscape(title))
 		if v.Detail != "" {
 			fmt.Fprintln(w, MarkdownEscape(v.Detail))
 			fmt.Fprintln(w)
@@ -208,7 +239,7 @@ func renderMarkdown(w io.Writer, a *diagnose.Analysis) error {
 			fmt.Fprintln(w, "Evidence:")
 			fmt.Fprintln(w)
 			for _, e := range v.Evidence {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", ts(e.Time), MarkdownEscape(e.Source), MarkdownEscape(e.Text))
+				fmt.Fprintf(w, "- `%s` %s: %s\n", o.ts(e.Time), MarkdownEscape(e.Source), MarkdownEscape(e.Text))
 			}
 			fmt.Fprintln(w)
 		}
@@ -222,7 +253,7 @@ func renderMarkdown(w io.Writer, a *diagnose.Analysis) error {
 			fmt.Fprintln(w, "```")
 		}
 	}
-	for _, t := range []*Table{processTable(a), connectionTable(a)} {
+	for _, t := range []*Table{processTable(a), connectionTable(a, o)} {
 		if len(t.Rows) == 0 {
 			continue
 		}
@@ -246,13 +277,13 @@ table.t{border-collapse:collapse;font-size:.9em}table.t td,table.t th{border:1px
 table.t th{background:#eee}.note{font-style:italic}
 .integrity{padding:.5em 1em;margin:1em 0;border:2px solid #6d6d6d}.integrity.incomplete{border-color:#c62828;background:#fdecea;font-weight:bold}`
 
-func renderHTML(w io.Writer, a *diagnose.Analysis) error {
+func renderHTML(w io.Writer, a *diagnose.Analysis, o Options) error {
 	e := html.EscapeString
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>etlscope TLS diagnosis</title>\n<style>")
 	b.WriteString(htmlStyle)
 	b.WriteString("</style></head><body>\n<h1>etlscope TLS diagnosis</h1>\n<table class=\"summary\">")
-	for _, l := range summaryLines(a) {
+	for _, l := range summaryLines(a, o) {
 		fmt.Fprintf(&b, "<tr><td><b>%s</b></td><td>%s</td></tr>", e(l[0]), e(l[1]))
 	}
 	b.WriteString("</table>\n")
@@ -263,7 +294,8 @@ func renderHTML(w io.Writer, a *diagnose.Analysis) error {
 	}
 	b.WriteString("<h2>Verdicts</h2>\n")
 	for _, v := range a.Verdicts {
-		fmt.Fprintf(&b, "<div class=\"v %s\"><span class=\"sev\">%s</span>%s", e(string(v.Severity)), e(string(v.Severity)), e(v.Title))
+		label, title := headline(v)
+		fmt.Fprintf(&b, "<div class=\"v %s\"><span class=\"sev\">%s</span>%s", e(string(v.Severity)), e(label), e(title))
 		if v.Detail != "" {
 			fmt.Fprintf(&b, "<p>%s</p>", e(v.Detail))
 		}
@@ -271,9 +303,10 @@ func renderHTML(w io.Writer, a *diagnose.Analysis) error {
 			fmt.Fprintf(&b, "<p class=\"note\">Note: this rests on a believed, unverified fact: %s</p>", e(v.Believed))
 		}
 		if len(v.Evidence) > 0 {
-			b.WriteString("<table class=\"t\"><tr><th>time (UTC)</th><th>source</th><th>event</th></tr>")
+			fmt.Fprintf(&b, "<table class=\"t\"><tr><th>time (%s)</th>", e(o.zoneName()))
+			b.WriteString("<th>source</th><th>event</th></tr>")
 			for _, x := range v.Evidence {
-				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>", e(ts(x.Time)), e(x.Source), e(x.Text))
+				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>", e(o.ts(x.Time)), e(x.Source), e(x.Text))
 			}
 			b.WriteString("</table>")
 		}
@@ -286,7 +319,7 @@ func renderHTML(w io.Writer, a *diagnose.Analysis) error {
 		}
 		b.WriteString("</div>\n")
 	}
-	for _, t := range []*Table{processTable(a), connectionTable(a)} {
+	for _, t := range []*Table{processTable(a), connectionTable(a, o)} {
 		if len(t.Rows) == 0 {
 			continue
 		}

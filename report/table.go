@@ -8,9 +8,6 @@ import (
 	"html"
 	"io"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // Table is a titled grid of strings: the common shape of everything the CLI
@@ -19,16 +16,23 @@ type Table struct {
 	Title   string
 	Columns []string
 	Rows    [][]string
+	// Shape says which columns a terminal table drops first and which it
+	// never shortens when it does not fit the width.
+	Shape Shape
 }
 
 // Add appends one row; missing cells are rendered empty.
 func (t *Table) Add(cells ...string) { t.Rows = append(t.Rows, cells) }
 
-// Render writes the table in format f. JSON renders an array of objects keyed
-// by column name; HTML renders a fragment (a <table>), see Document for a
-// whole page.
-func (t *Table) Render(w io.Writer, f Format) error {
-	rw, err := NewRowWriter(w, f, t.Title, t.Columns)
+// Render writes the table in format f with the default Options. JSON renders
+// an array of objects keyed by column name; HTML renders a fragment (a
+// <table>).
+func (t *Table) Render(w io.Writer, f Format) error { return t.RenderOpts(w, f, Options{}) }
+
+// RenderOpts writes the table in format f; o sets the width of a terminal
+// table.
+func (t *Table) RenderOpts(w io.Writer, f Format, o Options) error {
+	rw, err := NewTableWriter(w, f, t.Title, t.Columns, t.Shape, o)
 	if err != nil {
 		return err
 	}
@@ -41,19 +45,30 @@ func (t *Table) Render(w io.Writer, f Format) error {
 }
 
 // RowWriter streams rows in one output format, so that long listings (events)
-// never hold the whole result in memory. For FormatTable the rows are kept
-// until Close because column widths depend on all rows; callers that stream
-// millions of rows should use another format or a limit.
+// never hold the whole result in memory. A terminal table fixes its column
+// widths from the first LookAhead rows and the width it must fit in, then
+// writes every row as it comes.
 type RowWriter interface {
 	Write(cells []string) error
 	Close() error
 }
 
-// NewRowWriter returns a RowWriter for format f writing to w.
+// LookAhead is how many rows a terminal table reads before it fixes its
+// column widths and starts writing.
+const LookAhead = 100
+
+// NewRowWriter returns a RowWriter for format f writing to w, with the
+// default Options.
 func NewRowWriter(w io.Writer, f Format, title string, columns []string) (RowWriter, error) {
+	return NewTableWriter(w, f, title, columns, Shape{}, Options{})
+}
+
+// NewTableWriter returns a RowWriter for format f writing to w; sh and o
+// shape a terminal table.
+func NewTableWriter(w io.Writer, f Format, title string, columns []string, sh Shape, o Options) (RowWriter, error) {
 	switch f {
 	case FormatTable, "":
-		return &textRows{w: w, title: title, columns: columns}, nil
+		return &textRows{w: w, title: title, columns: columns, shape: sh, opts: o}, nil
 	case FormatCSV:
 		cw := csv.NewWriter(w)
 		if err := cw.Write(columns); err != nil {
@@ -79,40 +94,114 @@ func pad(cells []string, n int) []string {
 	return out
 }
 
-// textRows renders a terminal table with tablewriter.
+// textRows renders a terminal table: upper-case headers, columns separated
+// by two spaces, cells shortened with "…" to fit the width.
 type textRows struct {
 	w       io.Writer
 	title   string
 	columns []string
-	rows    [][]string
+	shape   Shape
+	opts    Options
+	pending [][]string // the look-ahead, until the widths are fixed
+	keep    []bool
+	widths  []int
+	started bool
+	line    strings.Builder
 }
 
 func (t *textRows) Write(cells []string) error {
-	t.rows = append(t.rows, pad(cells, len(t.columns)))
-	return nil
+	line := make([]string, len(t.columns))
+	for i, c := range pad(cells, len(t.columns)) {
+		line[i] = cellLine(c)
+	}
+	cells = line
+	if !t.started {
+		t.pending = append(t.pending, cells)
+		if len(t.pending) < LookAhead {
+			return nil
+		}
+		return t.start()
+	}
+	return t.row(cells)
 }
 
-func (t *textRows) Close() error {
+// start fixes the column widths from the look-ahead, writes the title and
+// header and the rows read so far.
+func (t *textRows) start() error {
+	t.started = true
+	natural := make([]int, len(t.columns))
+	for i, c := range t.columns {
+		natural[i] = textWidth(c)
+	}
+	for _, r := range t.pending {
+		for i, c := range r {
+			natural[i] = max(natural[i], textWidth(c))
+		}
+	}
+	t.keep, t.widths = fitColumns(t.columns, natural, t.shape, t.opts)
 	if t.title != "" {
 		if _, err := fmt.Fprintln(t.w, t.title); err != nil {
 			return err
 		}
 	}
-	tbl := tablewriter.NewTable(t.w,
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-	)
-	hdr := make([]any, len(t.columns))
+	hdr := make([]string, len(t.columns))
 	for i, c := range t.columns {
-		hdr[i] = c
+		hdr[i] = strings.ToUpper(c)
 	}
-	tbl.Header(hdr...)
-	if err := tbl.Bulk(t.rows); err != nil {
-		return fmt.Errorf("render table: %w", err)
+	if err := t.row(hdr); err != nil {
+		return err
 	}
-	if err := tbl.Render(); err != nil {
-		return fmt.Errorf("render table: %w", err)
+	for _, r := range t.pending {
+		if err := t.row(r); err != nil {
+			return err
+		}
+	}
+	t.pending = nil
+	return nil
+}
+
+func (t *textRows) row(cells []string) error {
+	last := len(cells) - 1
+	for last >= 0 && !t.keep[last] {
+		last--
+	}
+	// With Wrap, a cell wider than its column continues on more lines.
+	parts := make([][]string, len(cells))
+	lines := 1
+	for i, c := range cells {
+		parts[i] = []string{c}
+		if t.keep[i] && t.shape.Wrap && !t.opts.Wide {
+			parts[i] = wrapCell(c, t.widths[i])
+			lines = max(lines, len(parts[i]))
+		}
+	}
+	for l := 0; l < lines; l++ {
+		t.line.Reset()
+		first := true
+		for i := range cells {
+			if !t.keep[i] {
+				continue
+			}
+			if !first {
+				t.line.WriteString(colSep)
+			}
+			first = false
+			c := ""
+			if l < len(parts[i]) {
+				c = parts[i][l]
+			}
+			t.line.WriteString(fitCell(c, t.widths[i], i == last, t.opts.Wide))
+		}
+		if _, err := io.WriteString(t.w, strings.TrimRight(t.line.String(), " ")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *textRows) Close() error {
+	if !t.started {
+		return t.start()
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ type Check struct {
 // Diagnosis is doctor's result.
 type Diagnosis struct {
 	OS      wintls.Release `json:"os"`
-	Is64Bit bool           `json:"is64Bit"`
+	Is64Bit bool           `json:"is_64bit"`
 	Checks  []Check        `json:"checks"`
 	// Problem: TLS 1.2 is not available to WinHTTP (exit status 3).
 	Problem bool     `json:"problem"`

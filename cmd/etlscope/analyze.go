@@ -7,19 +7,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/diagnose"
+	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/report"
 )
 
 type analyzeOptions struct {
-	output string
-	redact bool
-	filter string
+	example bool
+	output  string
+	redact  bool
+	filter  string
 }
 
 func newAnalyzeCmd(s *streams) *cobra.Command {
 	o := &analyzeOptions{}
 	cmd := &cobra.Command{
-		Use:   "analyze FILE.etl",
+		Use:   "analyze FILE.etl | --example",
 		Short: "Diagnose TLS: enabled protocols, offered and negotiated versions, failures, fixes",
 		Long: `analyze answers in one screen which TLS versions each WinHTTP/WinINet client
 enabled (WebIO EnabledProtocols), what it offered and negotiated per connection
@@ -39,23 +41,24 @@ Exit status:
   1  usage error`,
 		Example: `  etlscope analyze NetTrace.etl
   etlscope analyze NetTrace.etl --output html --redact > report.html`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAnalyze(cmd.Context(), o, args[0], s)
+			return runAnalyze(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	cmd.Flags().StringVarP(&o.filter, "filter", "f", "", "use only the events matching this filter expression (packets are always used)")
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names, IPs and user names with stable placeholders (ticket-safe)")
 	return cmd
 }
 
-func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
+func runAnalyze(ctx context.Context, o *analyzeOptions, args []string, s *streams) error {
+	format, flt, err := formatAndFilter(o.output, o.filter, decode.New().KnownFields())
 	if err != nil {
 		return err
 	}
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}
@@ -73,7 +76,7 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, path string, s *streams)
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
-	if err := report.RenderAnalysis(s.Out, format, a); err != nil {
+	if err := report.RenderAnalysisOpts(s.Out, format, a, renderOptions(s, t.Header())); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	switch a.Result {

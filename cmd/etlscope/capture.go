@@ -173,7 +173,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 
 // analyzeCaptured runs the analyze command on the new trace.
 func analyzeCaptured(ctx context.Context, path string, o *captureOptions, s *streams) error {
-	return runAnalyze(ctx, &analyzeOptions{output: o.output, redact: o.redact}, path, s)
+	return runAnalyze(ctx, &analyzeOptions{output: o.output, redact: o.redact}, []string{path}, s)
 }
 
 // quoteIfSpace puts a path with spaces in double quotes, for a command

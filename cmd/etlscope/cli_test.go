@@ -142,7 +142,7 @@ func TestEventsEnabledProtocolsFilter(t *testing.T) {
 	}
 	// The same selection by provider and id, in every table format.
 	for _, format := range []string{"table", "csv", "markdown", "html"} {
-		code, out, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-WebIO" && id in (728, 729, 730)`, "--fields", "EnabledProtocols", "-o", format)
+		code, out, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-WebIO" && id in (728, 729, 730)`, "--fields", "EnabledProtocols", "-o", format, "--wide")
 		// Two events, each with the mask in its description and in the
 		// EnabledProtocols column.
 		if code != 0 || strings.Count(out, "0xa0 (SSL3.0") != 4 || !strings.Contains(out, "728") || !strings.Contains(out, "729") {
@@ -220,7 +220,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"info", filepath.Join(t.TempDir(), "missing.etl")}, exitBadInput, "no such file"},
 		{[]string{"info", bad}, exitBadInput, "not an ETL file"},
-		{[]string{"info", bad, "extra"}, exitUsage, "accepts 1 arg"},
+		{[]string{"info", bad, "extra"}, exitUsage, "one trace file at a time"},
 		{[]string{"events", bad, "-f", "id =="}, exitUsage, "^"},
 		{[]string{"events", bad, "-o", "yaml"}, exitUsage, "yaml"},
 		{[]string{"nosuchcommand"}, exitUsage, "unknown command"},
@@ -250,20 +250,20 @@ func TestConversationsAndPcap(t *testing.T) {
 	}
 
 	pc := filepath.Join(t.TempDir(), "out.pcapng")
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != exitUsage || !strings.Contains(errs, "--force") {
+	if code, _, errs := runCLI(t, "pcap", path, "-w", pc); code != exitUsage || !strings.Contains(errs, "--force") {
 		t.Errorf("overwrite without --force: exit %d: %s", code, errs)
 	}
-	if code, _, _ := runCLI(t, "pcap", path, "-o", pc, "--force"); code != 0 {
+	if code, _, _ := runCLI(t, "pcap", path, pc, "--force"); code != 0 {
 		t.Errorf("--force: exit %d", code)
 	}
 	// A failed export leaves no file behind.
 	bad := filepath.Join(t.TempDir(), "bad.etl")
 	os.WriteFile(bad, []byte("not an etl file, not at all, no"), 0o644)
 	failed := filepath.Join(t.TempDir(), "failed.pcapng")
-	if code, _, _ := runCLI(t, "pcap", bad, "-o", failed); code != exitBadInput {
+	if code, _, _ := runCLI(t, "pcap", bad, failed); code != exitBadInput {
 		t.Errorf("pcap of a bad file: exit %d", code)
 	}
 	if _, err := os.Stat(failed); err == nil {

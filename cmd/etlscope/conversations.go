@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,15 +19,16 @@ import (
 )
 
 type conversationsOptions struct {
-	output string
-	filter string
-	redact bool
+	example bool
+	output  string
+	filter  string
+	redact  bool
 }
 
 func newConversationsCmd(s *streams) *cobra.Command {
 	o := &conversationsOptions{}
 	cmd := &cobra.Command{
-		Use:   "conversations FILE.etl",
+		Use:   "conversations FILE.etl | --example",
 		Short: "One row per TCP connection in the packet capture, with its TLS handshake",
 		Long: `conversations reads the packets a trace captured (netsh trace capture=yes:
 Microsoft-Windows-NDIS-PacketCapture, or pktmon --etw: Microsoft-Windows-PktMon),
@@ -45,11 +46,12 @@ decoded are counted in a note on stderr, never shown as connections.
 --filter takes the same language as events, over the fields tls.version, tls.client_max,
 tls.offered, tls.sni, tls.alert, tls.cipher, tls.record_version, proxy.target,
 tcp.srcport, tcp.dstport, ip.src, ip.dst, pid and outcome.`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runConversations(cmd.Context(), o, args[0], s)
+			return runConversations(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	cmd.Flags().StringVarP(&o.filter, "filter", "f", "", "show only conversations matching this filter expression")
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names and IP addresses with stable placeholders")
@@ -100,12 +102,12 @@ func frameNote(st packet.FrameStats) string {
 	return strings.Join(parts, ", ")
 }
 
-func runConversations(ctx context.Context, o *conversationsOptions, path string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
+func runConversations(ctx context.Context, o *conversationsOptions, args []string, s *streams) error {
+	format, flt, err := formatAndFilter(o.output, o.filter, conversationFields)
 	if err != nil {
 		return err
 	}
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}
@@ -127,29 +129,86 @@ func runConversations(ctx context.Context, o *conversationsOptions, path string,
 			return err
 		}
 	}
-	tbl := &report.Table{Title: "TCP conversations", Columns: conversationColumns}
+	var rows []ConversationJSON
 	for _, c := range convs {
 		if flt != nil && !flt.Match(convFields{c}) {
 			continue
 		}
-		tbl.Add(conversationRow(c, red)...)
+		rows = append(rows, conversationRow(c, red))
 	}
-	return renderWithIntegrity(s.Out, format, tbl, "conversations", &res.Integrity)
+	if format == report.FormatJSON {
+		if rows == nil {
+			rows = []ConversationJSON{}
+		}
+		return writeJSON(s.Out, ConversationsJSON{Conversations: rows, Integrity: report.Integrity(&res.Integrity)})
+	}
+	ro := renderOptions(s, t.Header())
+	tbl := &report.Table{Title: "TCP conversations", Columns: conversationColumns, Shape: conversationShape}
+	for _, r := range rows {
+		pid := ""
+		if r.PID != nil {
+			pid = idText(*r.PID)
+		}
+		server := r.Server
+		if r.Proxy != "" {
+			server = "proxy " + r.Proxy + " → CONNECT " + r.Server
+		}
+		outcome := r.Outcome
+		if len(r.Notes) > 0 {
+			outcome += " (" + strings.Join(r.Notes, "; ") + ")"
+		}
+		tbl.Add(report.FormatTime(r.FirstSeen, ro.Loc), r.Client, server, pid, r.SNI, r.ClientMax, strings.Join(r.Offered, ", "), r.Selected, r.Cipher, outcome)
+	}
+	return renderTable(s.Out, format, tbl, &res.Integrity, ro)
 }
 
 var conversationColumns = []string{"first seen", "client", "server", "pid", "sni", "client max", "offered", "selected", "cipher", "outcome"}
 
-func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
-	client, server, sni := c.Client.String(), c.Server.String(), ""
+// conversationShape fits the table in a terminal: the handshake and the
+// outcome matter most.
+var conversationShape = report.Shape{
+	Drop:  []string{"cipher", "client max", "first seen", "client", "pid"},
+	Fixed: []string{"first seen", "pid"},
+	Wrap:  true,
+}
+
+// ConversationsJSON is the document of `etlscope conversations --output json`.
+type ConversationsJSON struct {
+	Conversations []ConversationJSON   `json:"conversations"`
+	Integrity     report.IntegrityJSON `json:"integrity"`
+}
+
+// ConversationJSON is one TCP connection. The keys are those of analyze's
+// "connections" where they mean the same thing.
+type ConversationJSON struct {
+	FirstSeen         time.Time `json:"first_seen"`
+	Client            string    `json:"client"`
+	Server            string    `json:"server"`          // through a proxy: the CONNECT target
+	Proxy             string    `json:"proxy,omitempty"` // the HTTP proxy of a CONNECT tunnel (RFC 9110 §9.3.6)
+	PID               *uint32   `json:"pid"`             // owning process from the TCPIP connect events; null when unknown
+	SNI               string    `json:"sni"`
+	ClientMax         string    `json:"client_max"` // highest version the ClientHello offered; "" without one
+	Offered           []string  `json:"offered"`    // versions the ClientHello offered
+	Selected          string    `json:"selected"`   // version the server selected
+	Cipher            string    `json:"cipher"`
+	Outcome           string    `json:"outcome"`
+	Failed            bool      `json:"failed"`
+	CaptureIncomplete bool      `json:"capture_incomplete"` // packets of the connection are missing from the capture
+	Notes             []string  `json:"notes"`              // partial facts: mid-stream record version, proxy reply, drops, snap length
+}
+
+func conversationRow(c *packet.Conversation, red *redact.Redactor) ConversationJSON {
+	r := ConversationJSON{FirstSeen: c.FirstSeen.Time().UTC(), Client: c.Client.String(), Server: c.Server.String(),
+		Offered: []string{}, Outcome: c.Outcome().String(), Failed: c.Outcome().Failed(), CaptureIncomplete: c.Gaps || c.Truncated, Notes: []string{}}
 	if c.ClientHello != nil {
-		sni = c.ClientHello.SNI
+		r.SNI = c.ClientHello.SNI
 	}
 	target := ""
 	if c.Proxy != nil {
 		target = c.Proxy.Target
 	}
 	if red != nil {
-		client, server, sni = red.AddrPort(c.Client), red.AddrPort(c.Server), red.Host(sni)
+		r.Client, r.Server, r.SNI = red.AddrPort(c.Client), red.AddrPort(c.Server), red.Host(r.SNI)
 		if target != "" {
 			host, port, ok := strings.Cut(target, ":")
 			target = red.Host(host)
@@ -160,49 +219,45 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) []string {
 	}
 	if c.Proxy != nil {
 		// RFC 9110 §9.3.6: the client asked the proxy for a tunnel.
-		server = "proxy " + server + " → CONNECT " + target
+		r.Proxy, r.Server = r.Server, target
 	}
-	pid := ""
 	if c.PIDKnown {
-		pid = strconv.FormatUint(uint64(c.PID), 10)
+		pid := c.PID
+		r.PID = &pid
 	}
-	clientMax, offeredList := diagnose.HelloVersions(c.ClientHello)
-	offered := strings.Join(offeredList, ", ")
-	selected, cipher := diagnose.SelectedVersion(c), ""
+	var offered []string
+	r.ClientMax, offered = diagnose.HelloVersions(c.ClientHello)
+	r.Offered = append(r.Offered, offered...)
+	r.Selected = diagnose.SelectedVersion(c)
 	if sh := c.ServerHello; sh != nil && sh.CipherSuite != 0 {
-		cipher = tlswire.CipherSuiteName(sh.CipherSuite)
+		r.Cipher = tlswire.CipherSuiteName(sh.CipherSuite)
 	}
-	outcome := c.Outcome().String()
-	var notes []string
 	if c.MidStream {
 		if v := max(c.RecordVersion[packet.Client], c.RecordVersion[packet.Server]); v != 0 {
-			notes = append(notes, "record version "+v.String())
+			r.Notes = append(r.Notes, "record version "+v.String())
 		}
 		if by := c.EncryptedAlert(); by != packet.SideNone {
-			notes = append(notes, "encrypted alert by "+by.String())
+			r.Notes = append(r.Notes, "encrypted alert by "+by.String())
 		}
 	}
 	if p := c.Proxy; p != nil && p.Status >= 200 && p.Status <= 299 {
-		notes = append(notes, fmt.Sprintf("tunnel via proxy, %d", p.Status))
+		r.Notes = append(r.Notes, fmt.Sprintf("tunnel via proxy, %d", p.Status))
 	} else if p != nil && p.Status == 0 {
-		notes = append(notes, "proxy reply not captured")
+		r.Notes = append(r.Notes, "proxy reply not captured")
 	}
 	if c.Drops > 0 {
 		noun := "packets"
 		if c.Drops == 1 {
 			noun = "packet"
 		}
-		notes = append(notes, fmt.Sprintf("%d %s dropped by Windows, reason %#x location %#x", c.Drops, noun, c.DropReason, c.DropLocation))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d %s dropped by Windows, reason %#x location %#x", c.Drops, noun, c.DropReason, c.DropLocation))
 	}
 	if c.Truncated {
-		notes = append(notes, "frames cut by the capture's snap length")
+		r.Notes = append(r.Notes, "frames cut by the capture's snap length")
 	} else if c.Gaps {
-		notes = append(notes, "capture incomplete")
+		r.Notes = append(r.Notes, "capture incomplete")
 	}
-	if len(notes) > 0 {
-		outcome += " (" + strings.Join(notes, "; ") + ")"
-	}
-	return []string{formatTime(c.FirstSeen.Time()), client, server, pid, sni, clientMax, offered, selected, cipher, outcome}
+	return r
 }
 
 // propAddr returns a socket-address property.

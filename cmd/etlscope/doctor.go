@@ -77,7 +77,8 @@ func renderDiagnosis(s *streams, format report.Format, d *trace.Diagnosis) error
 	if format == report.FormatJSON {
 		return writeJSON(s.Out, d)
 	}
-	t := &report.Table{Title: "TLS configuration", Columns: []string{"area", "setting", "value", "status", "note"}}
+	t := &report.Table{Title: "TLS configuration", Columns: []string{"area", "setting", "value", "status", "note"},
+		Shape: report.Shape{Fixed: []string{"status"}, Wrap: true}}
 	for _, c := range d.Checks {
 		note := c.Note
 		if c.Believed {
@@ -85,7 +86,7 @@ func renderDiagnosis(s *streams, format report.Format, d *trace.Diagnosis) error
 		}
 		t.Add(c.Area, c.Setting, c.Value, c.Status.String(), note)
 	}
-	if err := t.Render(s.Out, format); err != nil {
+	if err := t.RenderOpts(s.Out, format, report.Options{Width: termWidth(s), Wide: wideFlag}); err != nil {
 		return err
 	}
 	if format == report.FormatCSV {

@@ -20,6 +20,7 @@ import (
 )
 
 type eventsOptions struct {
+	example   bool
 	output    string
 	filter    string
 	fields    []string
@@ -32,7 +33,7 @@ type eventsOptions struct {
 func newEventsCmd(s *streams) *cobra.Command {
 	o := &eventsOptions{}
 	cmd := &cobra.Command{
-		Use:   "events FILE.etl",
+		Use:   "events FILE.etl | --example",
 		Short: "List the events of a trace, decoded, optionally filtered",
 		Long: `events prints one line per event record, in time order across CPUs: time (UTC),
 provider, event id, opcode, version, level, process and thread id, header kind and a
@@ -44,11 +45,12 @@ Filter with a Network-Monitor-style expression, for example:
 Add decoded properties as columns with --fields EnabledProtocols,Result.`,
 		Example: `  etlscope events NetTrace.etl --limit 20
   etlscope events NetTrace.etl -f 'EnabledProtocols & 0x800' --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runEvents(cmd.Context(), o, args[0], s)
+			return runEvents(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	fl := cmd.Flags()
 	fl.StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	fl.StringVarP(&o.filter, "filter", "f", "", "show only events matching this filter expression")
@@ -73,14 +75,23 @@ func newDecoder(manifests []string) (*decode.Decoder, error) {
 }
 
 // formatAndFilter parses the --output and --filter flags shared by the
-// commands that read events; both problems are usage errors.
-func formatAndFilter(output, filter string) (report.Format, *filters.Filter, error) {
+// commands that read events; both problems are usage errors, and so is a
+// field of the filter that is not in known (nil: no check).
+func formatAndFilter(output, filter string, known []string) (report.Format, *filters.Filter, error) {
 	format, err := report.ParseFormat(output)
 	if err != nil {
 		return "", nil, usageError(err)
 	}
 	flt, err := compileFilter(filter)
-	return format, flt, err
+	if err != nil {
+		return "", nil, err
+	}
+	if known != nil {
+		if err := checkFilterFields(flt, known); err != nil {
+			return "", nil, err
+		}
+	}
+	return format, flt, nil
 }
 
 func compileFilter(expr string) (*filters.Filter, error) {
@@ -94,24 +105,32 @@ func compileFilter(expr string) (*filters.Filter, error) {
 	return f, nil
 }
 
-func runEvents(ctx context.Context, o *eventsOptions, path string, s *streams) error {
-	format, flt, err := formatAndFilter(o.output, o.filter)
-	if err != nil {
-		return err
+func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams) error {
+	if o.limit < 0 {
+		return usageError(fmt.Errorf("--limit %d: want 0 (all) or a positive number", o.limit))
 	}
 	dec, err := newDecoder(o.manifests)
 	if err != nil {
 		return err
 	}
+	known := dec.KnownFields()
+	format, flt, err := formatAndFilter(o.output, o.filter, known)
+	if err != nil {
+		return err
+	}
+	fields, err := checkFieldNames(o.fields, known)
+	if err != nil {
+		return err
+	}
 	s.privacy().applyTo(dec)
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 	defer startProgress(s, t.File, true)()
 
-	out, err := newEventWriter(s.Out, format, o.fields)
+	out, err := newEventWriter(s.Out, format, fields, renderOptions(s, t.Header()))
 	if err != nil {
 		return err
 	}
@@ -164,6 +183,7 @@ type eventWriter struct {
 	rows   report.RowWriter
 	n      int
 	red    *redact.Redactor
+	loc    *time.Location // --local: the trace's time zone
 }
 
 // isCredentialEvent reports whether ev carries credentials (WinHttp 100,
@@ -195,13 +215,21 @@ func prop(d *decode.Decoded, name string) (decode.Property, bool) {
 	return decode.Property{}, false
 }
 
-func newEventWriter(w io.Writer, format report.Format, fields []string) (*eventWriter, error) {
-	ew := &eventWriter{w: w, format: format, fields: fields}
+// eventShape is how the events table fits a terminal: the description and
+// the decoded fields are shortened, the least useful columns go first.
+var eventShape = report.Shape{
+	Drop:  []string{"version", "level", "kind", "opcode", "tid"},
+	Fixed: []string{"time", "id", "pid", "tid", "version", "level"},
+	Last:  []string{"description"},
+}
+
+func newEventWriter(w io.Writer, format report.Format, fields []string, o report.Options) (*eventWriter, error) {
+	ew := &eventWriter{w: w, format: format, fields: fields, loc: o.Loc}
 	if format == report.FormatJSON {
 		return ew, nil
 	}
 	cols := append(append([]string(nil), eventColumns...), fields...)
-	rw, err := report.NewRowWriter(w, format, "", cols)
+	rw, err := report.NewTableWriter(w, format, "", cols, eventShape, o)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +245,7 @@ type EventsJSON struct {
 
 // EventJSON is one element of `etlscope events --output json`.
 type EventJSON struct {
-	Time        string         `json:"time"`
+	Time        time.Time      `json:"time"`
 	Provider    string         `json:"provider"`
 	ProviderID  string         `json:"provider_guid"`
 	ID          uint16         `json:"id"`
@@ -229,8 +257,8 @@ type EventJSON struct {
 	EventName   string         `json:"event,omitempty"`
 	TaskName    string         `json:"task_name,omitempty"`
 	OpcodeName  string         `json:"opcode_name,omitempty"`
-	PID         uint32         `json:"pid"`
-	TID         uint32         `json:"tid"`
+	PID         *uint32        `json:"pid"` // null when the event has none (0xFFFFFFFF)
+	TID         *uint32        `json:"tid"`
 	CPU         uint16         `json:"cpu"`
 	Kind        string         `json:"kind"`
 	Offset      int64          `json:"offset"`
@@ -239,7 +267,25 @@ type EventJSON struct {
 	Warning     string         `json:"warning,omitempty"`
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+// noID is the process or thread id of events logged outside any process
+// (kernel events, 0xFFFFFFFF).
+const noID = 0xFFFFFFFF
+
+// idText renders a process or thread id: "-" for noID.
+func idText(id uint32) string {
+	if id == noID {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(id), 10)
+}
+
+// idJSON is a process or thread id in JSON: null for noID.
+func idJSON(id uint32) *uint32 {
+	if id == noID {
+		return nil
+	}
+	return &id
+}
 
 func providerLabel(d *decode.Decoded) string {
 	if d.ProviderName != "" {
@@ -252,10 +298,10 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 	ev := d.Event
 	if ew.format == report.FormatJSON {
 		j := EventJSON{
-			Time: formatTime(ev.Time), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
+			Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
 			ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
 			Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
-			PID: ev.PID, TID: ev.TID, CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
+			PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
 			Description: ew.red.Text(d.Description), Warning: d.Warning,
 		}
 		if len(d.Properties) > 0 {
@@ -263,6 +309,14 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 			for _, p := range d.Properties {
 				if ew.red != nil && p.Kind == decode.PropOpaque {
 					continue // opaque bytes (packets, binary values) are dropped under --redact
+				}
+				// Plain numbers, booleans and times are typed; text, and
+				// anything redaction may change, goes through propText.
+				if v := p.Value.JSON(); p.Kind == decode.PropPlain {
+					if _, isText := v.(string); !isText {
+						j.Properties[p.Name] = v
+						continue
+					}
 				}
 				j.Properties[p.Name] = ew.propText(p)
 			}
@@ -282,15 +336,17 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		opcode = strconv.Itoa(int(ev.Opcode))
 	}
 	cells := []string{
-		formatTime(ev.Time), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
+		report.FormatTime(ev.Time, ew.loc), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
 		strconv.Itoa(int(ev.Version)), strconv.Itoa(int(ev.Level)),
-		strconv.FormatUint(uint64(ev.PID), 10), strconv.FormatUint(uint64(ev.TID), 10),
+		idText(ev.PID), idText(ev.TID),
 		ev.Kind.String(), ew.red.Text(d.Description),
 	}
 	for _, name := range ew.fields {
 		p, ok := prop(d, name)
 		if ok {
 			cells = append(cells, ew.propText(p))
+		} else if hv, ok := d.Lookup(name); ok { // a header field such as task_name
+			cells = append(cells, ew.red.Text(fmt.Sprint(hv)))
 		} else {
 			cells = append(cells, "")
 		}

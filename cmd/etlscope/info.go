@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,23 +19,25 @@ import (
 )
 
 type infoOptions struct {
-	output string
-	redact bool
+	example bool
+	output  string
+	redact  bool
 }
 
 func newInfoCmd(s *streams) *cobra.Command {
 	o := &infoOptions{}
 	cmd := &cobra.Command{
-		Use:   "info FILE.etl",
+		Use:   "info FILE.etl | --example",
 		Short: "Show the trace header and how many events each provider wrote",
 		Long: `info prints the logfile header (OS version and build, pointer size, CPUs, clock,
 start/end time, buffer size, lost events and buffers, logger and file names, time zone)
 and the number of records per provider, with the provider name where etlscope knows it.`,
-		Args: cobra.ExactArgs(1),
+		Args: traceArgs(&o.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInfo(cmd.Context(), o, args[0], s)
+			return runInfo(cmd.Context(), o, args, s)
 		},
 	}
+	exampleFlag(cmd, &o.example)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+report.FormatList())
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "hide user names in the log file path and the file name")
 	return cmd
@@ -81,8 +84,13 @@ type OSInfo struct {
 
 // TimeZoneInfo is the writer's time zone from the logfile header.
 type TimeZoneInfo struct {
-	BiasMinutes  int32  `json:"bias_minutes"`
-	StandardName string `json:"standard_name"`
+	// Name is the zone in words: the Windows zone name and IANA zone
+	// when etlscope knows them, else the offset ("UTC+01:00"); never a raw
+	// "@tzres.dll,-N" reference.
+	Name         string `json:"name"`
+	IANA         string `json:"iana,omitempty"`
+	BiasMinutes  int32  `json:"bias_minutes"`  // UTC = local time + bias
+	StandardName string `json:"standard_name"` // as the header stores it (may be "@tzres.dll,-N")
 	DaylightName string `json:"daylight_name"`
 }
 
@@ -93,12 +101,12 @@ type ProviderStat struct {
 	Events int    `json:"events"`
 }
 
-func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error {
+func runInfo(ctx context.Context, o *infoOptions, args []string, s *streams) error {
 	format, err := report.ParseFormat(o.output)
 	if err != nil {
 		return usageError(err)
 	}
-	t, err := openTrace(path, s)
+	t, err := openInput(args, o.example, s)
 	if err != nil {
 		return err
 	}
@@ -123,7 +131,15 @@ func runInfo(ctx context.Context, o *infoOptions, path string, s *streams) error
 		info.LogFileName = red.Text(info.LogFileName)
 		info.LoggerName = red.Text(info.LoggerName)
 	}
-	return writeInfo(s.Out, format, info)
+	return writeInfo(s.Out, format, info, renderOptions(s, t.Header()))
+}
+
+func timeZoneInfo(h etl.Header) TimeZoneInfo {
+	tz := TimeZoneInfo{Name: zoneLabel(h), BiasMinutes: h.TimeZoneBias, StandardName: h.TimeZoneStandardName, DaylightName: h.TimeZoneDaylightName}
+	if loc := traceZone(h); strings.Contains(loc.String(), "/") {
+		tz.IANA = loc.String()
+	}
+	return tz
 }
 
 func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, scanned *scan.Result) *InfoResult {
@@ -149,7 +165,7 @@ func buildInfo(path string, f *etl.File, counts map[etl.GUID]int, scanned *scan.
 		MaximumFileSizeMB: h.MaximumFileSize,
 		LoggerName:        h.LoggerName,
 		LogFileName:       h.LogFileName,
-		TimeZone:          TimeZoneInfo{BiasMinutes: h.TimeZoneBias, StandardName: h.TimeZoneStandardName, DaylightName: h.TimeZoneDaylightName},
+		TimeZone:          timeZoneInfo(h),
 		Events:            st.Records,
 		Buffers:           st.Buffers,
 		CompressedBuffers: st.CompressedBuffers,
@@ -182,7 +198,10 @@ func clockName(c uint32) string {
 	return "unknown (" + strconv.FormatUint(uint64(c), 10) + ")"
 }
 
-func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
+// writeInfo renders the header and the providers. CSV output is one
+// table, the providers; the header fields come first as "# field: value"
+// comment lines and the integrity note last, like every CSV of etlscope.
+func writeInfo(w io.Writer, format report.Format, res *InfoResult, o report.Options) error {
 	if format == report.FormatJSON {
 		return writeJSON(w, res)
 	}
@@ -191,7 +210,7 @@ func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
 		if t.IsZero() || t.Year() < 1980 {
 			return ""
 		}
-		return t.Format(time.RFC3339Nano)
+		return report.FormatTime(t, o.Loc)
 	}
 	hdr.Add("file", res.File)
 	hdr.Add("os", fmt.Sprintf("%s (%d.%d build %d)", res.OS.Name, res.OS.Major, res.OS.Minor, res.OS.Build))
@@ -201,7 +220,7 @@ func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
 	hdr.Add("start time", tf(res.StartTime))
 	hdr.Add("end time", tf(res.EndTime))
 	hdr.Add("boot time", tf(res.BootTime))
-	hdr.Add("time zone", fmt.Sprintf("%s (bias %d min)", res.TimeZone.StandardName, res.TimeZone.BiasMinutes))
+	hdr.Add("time zone", res.TimeZone.Name)
 	hdr.Add("logger", res.LoggerName)
 	hdr.Add("log file name", res.LogFileName)
 	hdr.Add("log file mode", res.LogFileMode)
@@ -209,17 +228,26 @@ func writeInfo(w io.Writer, format report.Format, res *InfoResult) error {
 	hdr.Add("buffers", fmt.Sprintf("%d read (%d compressed, %d skipped), %d written per header", res.Buffers, res.CompressedBuffers, res.SkippedBuffers, res.BuffersWritten))
 	hdr.Add("events", strconv.Itoa(res.Events))
 	hdr.Add("lost", fmt.Sprintf("%d events, %d buffers", res.EventsLost, res.BuffersLost))
-	if err := hdr.Render(w, format); err != nil {
-		return err
+	if format == report.FormatCSV {
+		for _, r := range hdr.Rows {
+			if _, err := fmt.Fprintf(w, "# %s: %s\n", r[0], strings.ReplaceAll(r[1], "\n", " ")); err != nil {
+				return err
+			}
+		}
+	} else {
+		if err := hdr.RenderOpts(w, format, o); err != nil {
+			return err
+		}
+		if format == report.FormatTable || format == report.FormatMarkdown {
+			fmt.Fprintln(w)
+		}
 	}
-	if format == report.FormatTable || format == report.FormatMarkdown {
-		fmt.Fprintln(w)
-	}
-	pt := &report.Table{Title: "Providers", Columns: []string{"provider", "guid", "events"}}
+	pt := &report.Table{Title: "Providers", Columns: []string{"provider", "guid", "events"},
+		Shape: report.Shape{Drop: []string{"guid"}, Fixed: []string{"events"}}}
 	for _, p := range res.Providers {
 		pt.Add(p.Name, p.GUID, strconv.Itoa(p.Events))
 	}
-	if err := pt.Render(w, format); err != nil {
+	if err := pt.RenderOpts(w, format, o); err != nil {
 		return err
 	}
 	if format == report.FormatTable {

@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	_ "time/tzdata" // --local resolves the trace's time zone on machines without a zone database (Windows)
 )
 
 // gcPercent is the garbage collector target etlscope runs with unless

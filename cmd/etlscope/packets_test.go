@@ -88,7 +88,7 @@ func TestPktMonConversationsAndPcap(t *testing.T) {
 
 	// pcap: one pcapng packet per packet event, drops and copies included.
 	pc := filepath.Join(t.TempDir(), "x.pcapng")
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
 	_, evOut, _ := runCLI(t, "events", path, "-f", `provider == "Microsoft-Windows-PktMon"`, "-o", "csv")
@@ -147,7 +147,7 @@ func TestRasUserNotShown(t *testing.T) {
 		t.Errorf("events: exit %d\n%s", code, out)
 	}
 	pc := filepath.Join(t.TempDir(), "vpn.pcapng")
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: %d %s", code, errs)
 	}
 	if b, _ := os.ReadFile(pc); len(b) == 0 || bytes.Contains(b, []byte("alice")) || !bytes.Contains(b, []byte("RoutingDomainId=")) {

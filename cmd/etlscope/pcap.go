@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 
 type pcapOptions struct {
 	out    string
+	format string
 	force  bool
 	events bool
 }
@@ -23,7 +25,7 @@ type pcapOptions struct {
 func newPcapCmd(s *streams) *cobra.Command {
 	o := &pcapOptions{}
 	cmd := &cobra.Command{
-		Use:   "pcap FILE.etl -o OUT.pcapng",
+		Use:   "pcap IN.etl OUT.pcapng",
 		Short: "Export the captured packets as pcapng for Wireshark (etl2pcapng replacement)",
 		Long: `pcap writes every packet of the trace (NDIS-PacketCapture, PktMon or, for VPN
 captures, Ras-NdisWanPacketCapture events) to a pcapng file, one pcapng packet per
@@ -33,18 +35,42 @@ length of frames the capture cut (from the IP header), and the process id of the
 capturing event as a packet comment. PktMon drop events are included, with their
 drop reason and location in the comment and a "drop" verdict; PktMon's copies of a
 packet at each component are all written. 802.11 frames are written as Windows logs
-them (no FCS). It refuses to overwrite an existing file unless --force is given.
-Use "-o -" to write to standard output.`,
-		Args: cobra.ExactArgs(1),
+them (no FCS). The output file is the second argument, as with etl2pcapng (or -w FILE, as with
+tshark); "-" writes to standard output. It refuses to overwrite an existing file
+unless --force is given. As everywhere in etlscope, -o is the output format; pcap
+writes pcapng only.`,
+		Example: `  etlscope pcap NetTrace.etl NetTrace.pcapng
+  etlscope pcap NetTrace.etl -w - | tshark -r -`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.resolve(args); err != nil {
+				return err
+			}
 			return runPcap(cmd.Context(), o, args[0], s)
 		},
 	}
-	cmd.Flags().StringVarP(&o.out, "output", "o", "", "pcapng file to write (required; - for stdout)")
+	cmd.Flags().StringVarP(&o.out, "write", "w", "", "pcapng file to write, instead of the second argument (- for stdout)")
+	cmd.Flags().StringVarP(&o.format, "output", "o", "pcapng", "output format: pcapng (the only one)")
 	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite an existing output file")
 	cmd.Flags().BoolVar(&o.events, "events", false, `also write every other event, as Wireshark "Event Tracing for Windows" records (link type 290) with the decoded description as message, in time order with the packets`)
-	_ = cmd.MarkFlagRequired("output")
 	return cmd
+}
+
+// resolve checks the output format and takes the output file from the
+// second argument or -w: exactly one of them.
+func (o *pcapOptions) resolve(args []string) error {
+	if f := strings.ToLower(o.format); f != "pcapng" && f != "" {
+		return usageError(fmt.Errorf("-o is the output format and pcap writes pcapng only, not %q; give the output file as the second argument (etlscope pcap IN.etl OUT.pcapng) or with -w", o.format))
+	}
+	switch {
+	case len(args) == 2 && o.out != "":
+		return usageError(fmt.Errorf("two output files (%s and -w %s): give one", args[1], o.out))
+	case len(args) == 2:
+		o.out = args[1]
+	case o.out == "":
+		return usageError(errors.New("no output file: etlscope pcap IN.etl OUT.pcapng (or -w FILE; - for stdout)"))
+	}
+	return nil
 }
 
 func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err error) {

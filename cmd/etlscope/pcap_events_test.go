@@ -40,7 +40,7 @@ func TestPcapEventsWithTshark(t *testing.T) {
 		wantMsgs = append(wantMsgs, e.Description)
 	}
 	pc := filepath.Join(t.TempDir(), "out.pcapng")
-	if code, _, errs := runCLI(t, "pcap", path, "-o", pc, "--events"); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", path, pc, "--events"); code != 0 {
 		t.Fatalf("pcap --events: exit %d: %s", code, errs)
 	}
 	b, err := exec.Command(tshark, "-r", pc, "-T", "fields", "-E", "separator=\t", "-E", "quote=n",

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -13,7 +13,42 @@ import (
 	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/report"
+	"github.com/etlscope/etlscope/testdata"
+	"github.com/spf13/cobra"
 )
+
+// exampleFlag adds --example to a command that reads a trace.
+func exampleFlag(cmd *cobra.Command, p *bool) {
+	cmd.Flags().BoolVar(p, "example", false, "read the embedded example trace instead of a file (the seed case: HCW on Windows Server 2012, TLS 1.0 only, alert 70)")
+}
+
+// traceArgs accepts FILE, or no argument with --example.
+func traceArgs(example *bool) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case *example && len(args) > 0:
+			return usageError(fmt.Errorf("--example reads the embedded trace: give no file (got %q)", args[0]))
+		case !*example && len(args) == 0:
+			return usageError(errors.New("no trace file: give FILE.etl (- for stdin), or --example for the embedded example trace"))
+		case len(args) > 1:
+			return usageError(fmt.Errorf("one trace file at a time (got %d arguments)", len(args)))
+		}
+		return nil
+	}
+}
+
+// openInput opens the trace named by the arguments: args[0], or the
+// embedded example with --example.
+func openInput(args []string, example bool, s *streams) (*scan.Trace, error) {
+	if !example {
+		return openTrace(args[0], s)
+	}
+	f, err := etl.NewFile(bytes.NewReader(testdata.Example), int64(len(testdata.Example)))
+	if err != nil {
+		return nil, fmt.Errorf("the embedded example trace: %w", err) // a build defect, not bad input
+	}
+	return &scan.Trace{File: f, Name: testdata.ExampleName + " (embedded example)"}, nil
+}
 
 // openTrace opens the trace a command reads ("-" for stdin); a file that
 // cannot be opened as a trace is bad input (exit 2).
@@ -90,21 +125,14 @@ func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet
 	return res, frames, nil
 }
 
-// renderWithIntegrity writes a table and the trace's integrity in format
-// f. JSON is one object: the rows under key, and "integrity".
-func renderWithIntegrity(w io.Writer, f report.Format, t *report.Table, key string, in *etl.Integrity) error {
-	if f != report.FormatJSON {
-		if err := t.Render(w, f); err != nil {
-			return err
-		}
-		if f == report.FormatTable {
-			fmt.Fprintln(w)
-		}
-		return report.WriteIntegrity(w, f, in)
-	}
-	var rows bytes.Buffer
-	if err := t.Render(&rows, f); err != nil {
+// renderTable writes a table and the trace's integrity in a human-readable
+// format f (JSON documents are typed, per command).
+func renderTable(w io.Writer, f report.Format, t *report.Table, in *etl.Integrity, o report.Options) error {
+	if err := t.RenderOpts(w, f, o); err != nil {
 		return err
 	}
-	return writeJSON(w, map[string]any{key: json.RawMessage(rows.Bytes()), "integrity": report.Integrity(in)})
+	if f == report.FormatTable {
+		fmt.Fprintln(w)
+	}
+	return report.WriteIntegrity(w, f, in)
 }

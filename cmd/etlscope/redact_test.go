@@ -221,7 +221,7 @@ func TestRedactCommand(t *testing.T) {
 
 	// pcap of OUT opens cleanly in tshark.
 	pc := filepath.Join(dir, "out.pcapng")
-	if code, _, errs := runCLI(t, "pcap", out, "-o", pc); code != 0 {
+	if code, _, errs := runCLI(t, "pcap", out, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
 	if _, err := exec.LookPath("tshark"); err != nil {

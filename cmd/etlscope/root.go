@@ -72,8 +72,12 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = buildVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&quietFlag, "quiet", "q", false, "no progress output on stderr")
 	s.privacy().addFlags(root.PersistentFlags())
+	root.PersistentFlags().BoolVar(&wideFlag, "wide", false, "print every table column in full, whatever the terminal width")
+	root.PersistentFlags().BoolVar(&localFlag, "local", false, "show times in the time zone of the machine that wrote the trace (default: UTC)")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -94,6 +98,7 @@ var commandConstructors = []func(*streams) *cobra.Command{
 	newCaptureCmd,
 	newDoctorCmd,
 	newWatchCmd,
+	newVersionCmd,
 }
 
 func commands(s *streams) []*cobra.Command {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/etlscope/etlscope/report"
 	"github.com/etlscope/etlscope/trace"
 )
 
@@ -51,7 +52,7 @@ func runWatch(ctx context.Context, o *watchOptions, s *streams) error {
 	}
 	opts := trace.WatchOptions{
 		Emit: func(e *trace.LiveEvent) {
-			fmt.Fprintf(s.Out, "%s  %-34s %5d  pid %-6d %s\n", formatTime(e.Time), e.Provider, e.ID, e.PID, e.Description())
+			fmt.Fprintf(s.Out, "%s  %-34s %5d  pid %-6s %s\n", report.FormatTime(e.Time, nil), e.Provider, e.ID, idText(e.PID), e.Description())
 		},
 		Notice: func(msg string) { fmt.Fprintln(s.Err, "etlscope watch:", msg) },
 	}

@@ -419,3 +419,43 @@ func render(msg string, props []Property, name string) string {
 	}
 	return b.String()
 }
+
+// HeaderFields are the names every decoded event answers to (Lookup), in
+// the order docs/filters.md lists them.
+var HeaderFields = []string{"description", "provider", "provider_guid", "guid", "id", "version", "level", "opcode", "task",
+	"keywords", "pid", "tid", "cpu", "kind", "event", "name", "task_name", "opcode_name", "time"}
+
+// KnownFields returns the names a filter or --fields can use on the events
+// this decoder knows before reading a trace: the header fields and the
+// properties of the built-in schemas and of loaded manifests. Properties of
+// TraceLogging events and of schemas embedded in a trace are not among
+// them: they are known only once the events are read.
+func (d *Decoder) KnownFields() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		if k := strings.ToLower(n); n != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range HeaderFields {
+		add(n)
+	}
+	var walk func(fs []field)
+	walk = func(fs []field) {
+		for _, f := range fs {
+			add(f.name)
+			walk(f.members)
+		}
+	}
+	for _, idx := range []map[schemaKey][]*schema{d.schemas, d.manifest} {
+		for _, list := range idx {
+			for _, s := range list {
+				walk(s.fields)
+			}
+		}
+	}
+	walk(logfileHeader.fields)
+	return out
+}

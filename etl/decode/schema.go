@@ -175,13 +175,15 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 			}
 			continue
 		}
-		if isArray && (f.typ == tU8 || f.typ == tI8) {
-			// Byte arrays are one binary value.
-			if len(p)-off < n {
+		if sz := intSize(f.typ); isArray && (sz == 1 || sz > 0 && n > maxArrayValues) {
+			// Byte arrays, and long arrays of other integers (AMSI logs
+			// a script as a UINT16 array of UTF-16 code units), are one
+			// binary value, shown as hex: not one property per element.
+			if n > (len(p)-off)/sz {
 				return props, off, fmt.Errorf("field %s: %w", f.name, errTrunc)
 			}
-			props = append(props, Property{Name: f.name, Value: bytesVal(p[off : off+n]), Kind: f.kind, Off: off, Len: n})
-			off += n
+			props = append(props, Property{Name: f.name, Value: bytesVal(p[off : off+n*sz]), Kind: f.kind, Off: off, Len: n * sz})
+			off += n * sz
 			continue
 		}
 		for k := 0; k < n; k++ {
@@ -205,6 +207,26 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 }
 
 var errTrunc = fmt.Errorf("payload truncated")
+
+// maxArrayValues is the longest array of integers wider than a byte that
+// is decoded element by element ("Ports[0]", "Ports[1]", …); longer ones
+// are one binary value.
+const maxArrayValues = 16
+
+// intSize is the size of a fixed-size integer type, 0 for other types.
+func intSize(t inType) int {
+	switch t {
+	case tU8, tI8:
+		return 1
+	case tU16, tI16:
+		return 2
+	case tU32, tI32, tX32:
+		return 4
+	case tU64, tI64, tX64:
+		return 8
+	}
+	return 0
+}
 
 func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error) {
 	le := binary.LittleEndian

@@ -148,3 +148,32 @@ func floatVal(f float64) Value       { return Value{Kind: KindFloat, f: f} }
 func sockVal(ap netip.AddrPort, b []byte) Value {
 	return Value{Kind: KindSockAddr, ap: ap, b: b}
 }
+
+// JSON returns the value as JSON output types it: plain integers as
+// numbers, booleans as booleans, times in UTC; hex numbers (masks,
+// statuses), numbers with a value map and everything else as the text
+// String shows ("0xa0 (SSL3.0|TLS1.0 (client))").
+func (v Value) JSON() any {
+	switch v.Kind {
+	case KindInt:
+		if v.m == nil {
+			i, _ := v.Int()
+			return i
+		}
+	case KindUint:
+		if v.m == nil {
+			return v.u
+		}
+	case KindBool:
+		if v.m == nil {
+			return v.u != 0
+		}
+	case KindFloat:
+		return v.f
+	case KindTime:
+		if !v.t.IsZero() {
+			return v.t.UTC()
+		}
+	}
+	return v.String()
+}
