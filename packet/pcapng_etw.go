@@ -39,11 +39,22 @@ const maxETWMessage = 16 << 10
 const filetimeEpoch = 116444736000000000
 
 // CarriesFrame reports whether ev is a packet event that carries (a
-// fragment of) a frame: NDIS-PacketCapture 1001 or PktMon 160. Other
-// events, also other events of those providers, are ETW events.
+// fragment of) a frame: NDIS-PacketCapture 1001, PktMon 160 and its drop
+// event 170, Ras-NdisWanPacketCapture 5001/5002. Other events, also other
+// events of those providers, are ETW events.
 func CarriesFrame(ev *etl.Event) bool {
-	return ev.Kind == etl.KindEventHeader &&
-		(ev.Provider == NDISPacketCapture && ev.ID == ndisFragment || ev.Provider == PktMon && ev.ID == pktmonPacket)
+	if ev.Kind != etl.KindEventHeader {
+		return false
+	}
+	switch ev.Provider {
+	case NDISPacketCapture:
+		return ev.ID == ndisFragment
+	case PktMon:
+		return ev.ID == pktmonPacket || ev.ID == pktmonDrop
+	case RasNdisWan:
+		return ev.ID == rasSend || ev.ID == rasReceive
+	}
+	return false
 }
 
 // AppendETWRecord appends the LINKTYPE_ETW record of ev to dst, with

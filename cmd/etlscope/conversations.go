@@ -69,7 +69,7 @@ func readConversations(ctx context.Context, s *streams, t *scan.Trace) ([]*packe
 // counts.
 func readConversationStats(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, packet.FrameStats, error) {
 	tr := packet.NewTracker()
-	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, tr.SetOwner)
+	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, isOwnerEvent, ownerVisitor(tr.SetOwner))
 	if err != nil {
 		return nil, res, tr.Stats(), err
 	}

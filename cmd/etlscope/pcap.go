@@ -111,7 +111,7 @@ func runPcap(ctx context.Context, o *pcapOptions, path string, s *streams) (err 
 	if o.events {
 		res, frames, events, err = readPacketsAndEvents(ctx, s, t, pw)
 	} else {
-		res, frames, err = readPackets(ctx, s, t, pw.Write, nil)
+		res, frames, err = readPackets(ctx, s, t, pw.Write, nil, nil)
 	}
 	if err != nil {
 		return badInput(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/scan"
@@ -15,30 +14,10 @@ import (
 // EnabledProtocols event next to the ClientHello it precedes. It returns
 // the scan result, the number of frames and the number of events.
 func readPacketsAndEvents(ctx context.Context, s *streams, t *scan.Trace, pw *packet.PcapWriter) (*scan.Result, int, int, error) {
-	x := packet.NewExtractor()
 	ew := packet.NewETWWriter(pw)
-	frames := 0
-	opts := scan.Options{
-		Decode:  func(ev *etl.Event) bool { return !packet.CarriesFrame(ev) },
-		OnIssue: issueWarner(s, t.Name),
-	}
-	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
-		if d := e.Decoded; d != nil {
-			return ew.Write(e.Event, providerLabel(d), d.Description)
-		}
-		fr, err := x.Add(e.Event)
-		if err != nil {
-			fmt.Fprintf(s.Err, "warning: %s: %v\n", t.Name, err)
-			return nil
-		}
-		if fr == nil {
-			return nil
-		}
-		frames++
-		return pw.Write(fr)
+	notFrame := func(ev *etl.Event) bool { return !packet.CarriesFrame(ev) }
+	res, frames, err := readPackets(ctx, s, t, pw.Write, notFrame, func(e *scan.Event) error {
+		return ew.Write(e.Event, providerLabel(e.Decoded), e.Decoded.Description)
 	})
-	if err != nil {
-		return res, frames, ew.Events(), fmt.Errorf("%s: %w", t.Name, err)
-	}
-	return res, frames, ew.Events(), nil
+	return res, frames, ew.Events(), err
 }

@@ -85,25 +85,19 @@ func isOwnerEvent(ev *etl.Event) bool {
 	return ev.Provider == decode.TCPIP && (ev.ID == 1033 || ev.ID == 1034)
 }
 
-// readPackets extracts the frames of t, passing each to fn, and, when
-// owner is set, the connection owners named by TCPIP connect events. It
+// readPackets extracts the frames of t and passes each to fn. Events that
+// decode selects (nil: none) are decoded and passed to other instead. It
 // returns the scan result and the number of frames.
-func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet.Frame) error, owner func(local, remote netip.AddrPort, pid uint32)) (*scan.Result, int, error) {
+func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet.Frame) error, decode func(*etl.Event) bool, other func(*scan.Event) error) (*scan.Result, int, error) {
 	x := packet.NewExtractor()
 	frames := 0
-	opts := scan.Options{
-		Decode:  func(ev *etl.Event) bool { return owner != nil && isOwnerEvent(ev) },
-		OnIssue: issueWarner(s, t.Name),
+	if decode == nil {
+		decode = func(*etl.Event) bool { return false }
 	}
+	opts := scan.Options{Decode: decode, OnIssue: issueWarner(s, t.Name)}
 	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
 		if e.Decoded != nil {
-			l, lok := propAddr(e.Decoded, "LocalAddress")
-			r, rok := propAddr(e.Decoded, "RemoteAddress")
-			pid, pok := e.Decoded.PropUint("ProcessId")
-			if lok && rok && pok {
-				owner(l, r, uint32(pid))
-			}
-			return nil
+			return other(e)
 		}
 		if !packet.IsPacketEvent(e.Event) {
 			return nil
@@ -123,6 +117,20 @@ func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet
 		return res, frames, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	return res, frames, nil
+}
+
+// ownerVisitor passes the 4-tuple and process of TCPIP connect events
+// (selected by isOwnerEvent) to owner.
+func ownerVisitor(owner func(local, remote netip.AddrPort, pid uint32)) func(*scan.Event) error {
+	return func(e *scan.Event) error {
+		l, lok := propAddr(e.Decoded, "LocalAddress")
+		r, rok := propAddr(e.Decoded, "RemoteAddress")
+		pid, pok := e.Decoded.PropUint("ProcessId")
+		if lok && rok && pok {
+			owner(l, r, uint32(pid))
+		}
+		return nil
+	}
 }
 
 // renderTable writes a table and the trace's integrity in a human-readable
