@@ -117,3 +117,6 @@ func convert(e *etw.Event) *LiveEvent {
 	}
 	return NewLiveEvent(h.TimeStamp, provider, h.ID, h.Level, h.ProcessID, props)
 }
+
+// LiveWatch tells whether this build has the live ETW consumer.
+const LiveWatch = true
