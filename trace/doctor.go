@@ -93,15 +93,6 @@ const (
 	believedVista             = "Windows Vista / Server 2008 has no DefaultSecureProtocols through KB3140245; TLS 1.2 there needs other updates"
 )
 
-// HotfixQueries are the commands doctor tries, in order, to list installed
-// updates: wmic (present on every OS that needs KB3140245; removed from
-// recent Windows 11) and PowerShell's Get-HotFix. Both read
-// Win32_QuickFixEngineering.
-var HotfixQueries = []Command{
-	{Name: "wmic", Args: []string{"qfe", "get", "HotFixID"}},
-	{Name: "powershell.exe", Args: []string{"-NoProfile", "-NonInteractive", "-Command", "Get-HotFix | Select-Object -ExpandProperty HotFixID"}},
-}
-
 // Doctor checks this machine's TLS configuration for WinHTTP and Schannel
 // against the defaults of its Windows build. It only reads: the registry,
 // the OS build and the hotfix list (through r, and only on builds that
@@ -237,13 +228,18 @@ func (d *diag) checkKB(ctx context.Context, r Runner) kbState {
 			errs = append(errs, err.Error())
 			continue
 		}
-		if strings.Contains(strings.ToUpper(string(out)), "KB3140245") {
+		ids, ok := ParseHotfixList(out)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("%s: output not understood (no HotFixID header): %.200q", q.Name, DecodeConsoleText(out)))
+			continue
+		}
+		if HasHotfix(ids, "KB3140245") {
 			c.Value, c.Status = "installed", StatusOK
 			d.add(c)
 			return kbInstalled
 		}
 		c.Value, c.Status = "not installed", StatusProblem
-		c.Note = "without it WinHTTP ignores DefaultSecureProtocols on " + d.OS.Name
+		c.Note = fmt.Sprintf("not among the %d installed updates %s lists; without it WinHTTP ignores DefaultSecureProtocols on %s", len(ids), q.Name, d.OS.Name)
 		d.add(c)
 		return kbMissing
 	}

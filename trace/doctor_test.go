@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // fakeRegistry maps `ROOT\path\name` to a value: a uint32, or an error.
@@ -31,8 +32,29 @@ var (
 	tls12C   = `HKLM\` + schannelPath + `TLS 1.2\Client`
 	tls13S   = `HKLM\` + schannelPath + `TLS 1.3\Server`
 	wmic     = "wmic qfe get HotFixID"
-	getHotfx = "powershell.exe -NoProfile -NonInteractive -Command Get-HotFix | Select-Object -ExpandProperty HotFixID"
+	getHotfx = key(append([]string{HotfixQueries[1].Name}, HotfixQueries[1].Args...))
 )
+
+// wmicOut is wmic qfe get HotFixID as Windows writes it into a pipe:
+// UTF-16LE with a byte-order mark, the header and IDs padded to the
+// column width, lines ending in "\r\r\n" (wmic's known double CR).
+func wmicOut(ids ...string) string {
+	var b strings.Builder
+	b.WriteString("\ufeffHotFixID   \r\r\n")
+	for _, id := range ids {
+		fmt.Fprintf(&b, "%-11s\r\r\n", id)
+	}
+	b.WriteString("\r\r\n")
+	return utf16le(b.String())
+}
+
+func utf16le(s string) string {
+	var out []byte
+	for _, c := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(c), byte(c>>8))
+	}
+	return string(out)
+}
 
 func TestDoctor(t *testing.T) {
 	tests := []struct {
@@ -50,7 +72,7 @@ func TestDoctor(t *testing.T) {
 	}{
 		{
 			name: "2012 without KB or registry", sys: fakeSystem{build: 9200}, reg: fakeRegistry{},
-			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID\nKB123\n"}},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB123", "KB2919355")}},
 			problem: true, status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusProblem, dsp: StatusProblem, dspWow: StatusProblem, tls12C: StatusOK},
 			fix:     []string{"KB3140245", `reg add "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp" /v DefaultSecureProtocols /t REG_DWORD /d 0x00000A80 /f`, `reg add "HKLM\SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp" /v DefaultSecureProtocols /t REG_DWORD /d 0x00000A80 /f`},
 			noFix:   []string{"SCHANNEL"},
@@ -58,19 +80,19 @@ func TestDoctor(t *testing.T) {
 		},
 		{
 			name: "2012 with KB and both keys", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
-			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID  \r\nKB3140245  \r\n"}},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB2919355", "KB3140245")}},
 			verdict: "TLS 1.2 is available", status: map[string]Status{dsp: StatusOK, dspWow: StatusOK},
 			queries: []string{wmic},
 		},
 		{
 			name: "2012 with keys but no KB", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
-			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID\n"}},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut()}},
 			problem: true, status: map[string]Status{dsp: StatusProblem},
 			fix: []string{"KB3140245"}, queries: []string{wmic},
 		},
 		{
 			name: "2012 without wmic: Get-HotFix finds the KB", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0x800, dspWow: 0x800},
-			runner:  &fakeRunner{fail: map[string]error{wmic: errors.New("not found")}, outputs: map[string]string{getHotfx: "KB3140245\r\n"}},
+			runner:  &fakeRunner{fail: map[string]error{wmic: errors.New("not found")}, outputs: map[string]string{getHotfx: "HotFixID\r\nKB3140245\r\n"}},
 			verdict: "available", status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusOK},
 			queries: []string{wmic, getHotfx},
 		},
@@ -81,14 +103,43 @@ func TestDoctor(t *testing.T) {
 			queries: []string{wmic, getHotfx},
 		},
 		{
+			name: "2012, wmic in UTF-8 without BOM (a wmic that writes ANSI)", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "HotFixID   \r\nKB3140245  \r\n"}},
+			verdict: "available", status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusOK},
+			queries: []string{wmic},
+		},
+		{
+			name: "2012, UTF-16 wmic without BOM", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: utf16le("HotFixID\r\r\nKB3140245\r\r\n")}},
+			verdict: "available", queries: []string{wmic},
+		},
+		{
+			name: "2012, wmic says no instances: not installed", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "No Instance(s) Available.\r\n"}},
+			problem: true, status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusProblem},
+			queries: []string{wmic},
+		},
+		{
+			name: "2012, wmic garbage and empty PowerShell output: unknown, never not installed", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: "Node - SRV01\r\nERROR:\r\nDescription = Invalid class\r\n", getHotfx: ""}},
+			verdict: "Could not decide", status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusUnknown, dsp: StatusUnknown},
+			queries: []string{wmic, getHotfx},
+		},
+		{
+			name: "2012, Get-HotFix lists nothing after its header: not installed", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{fail: map[string]error{wmic: errBoom}, outputs: map[string]string{getHotfx: "HotFixID\r\n"}},
+			problem: true, status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusProblem},
+			queries: []string{wmic, getHotfx},
+		},
+		{
 			name: "2012 with only the native key", sys: fakeSystem{build: 9200}, reg: fakeRegistry{dsp: 0xA80},
-			runner:  &fakeRunner{outputs: map[string]string{wmic: "KB3140245"}},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB3140245")}},
 			problem: true, status: map[string]Status{dsp: StatusOK, dspWow: StatusProblem},
 			fix: []string{"Wow6432Node"}, queries: []string{wmic},
 		},
 		{
 			name: "Windows 7 32-bit: no Wow6432Node key checked or fixed, SCHANNEL needed", sys: fakeSystem{build: 7601, is32: true}, reg: fakeRegistry{dsp: 0x800},
-			runner:  &fakeRunner{outputs: map[string]string{wmic: "KB3140245"}},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB3140245")}},
 			problem: true, status: map[string]Status{dsp: StatusOK, tls12C: StatusProblem},
 			fix:     []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1 /f`, `TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`},
 			noFix:   []string{"Wow6432Node", "DefaultSecureProtocols"},
