@@ -194,9 +194,8 @@ func TestCaptureSequence(t *testing.T) {
 		},
 		{
 			name:     "console closed, logoff or shutdown: WinHTTP restored first, then the trace stopped",
-			runner:   &fakeRunner{outputs: base, block: map[string]bool{key(runHCW): true}},
+			runner:   &fakeRunner{outputs: base, cancelOn: key(runHCW)},
 			cause:    ErrSessionEnding,
-			cancelIn: 20 * time.Millisecond,
 			wantErr:  []string{"capture interrupted: the console is closing"},
 			wantIs:   ErrInterrupted,
 			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, winhttpOff, traceStop},
@@ -216,8 +215,7 @@ func TestCaptureSequence(t *testing.T) {
 		},
 		{
 			name:     "user interrupts the reproduction command (Ctrl-C): stop and restore",
-			runner:   &fakeRunner{outputs: base, block: map[string]bool{key(runHCW): true}},
-			cancelIn: 20 * time.Millisecond,
+			runner:   &fakeRunner{outputs: base, cancelOn: key(runHCW)},
 			wantErr:  []string{"capture interrupted"},
 			wantIs:   ErrInterrupted,
 			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
@@ -347,6 +345,9 @@ func TestCaptureSequence(t *testing.T) {
 			defer cancel(nil)
 			if tt.cancelIn > 0 {
 				time.AfterFunc(tt.cancelIn, func() { cancel(tt.cause) })
+			}
+			if tt.runner.cancelOn != "" {
+				tt.runner.cancel = func() { cancel(tt.cause) }
 			}
 			res, err := Capture(ctx, tt.runner, fakeSystem{elevated: true}, o)
 			if len(tt.wantErr) == 0 && tt.wantIs == nil && err != nil {
