@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/etlscope/etlscope/internal/winetest"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // fakeRunner records the exact argv of every command. A command is named
@@ -86,9 +87,11 @@ type fakeSystem struct {
 	elevated bool
 	build    uint32
 	is32     bool
+	edition  wintls.Edition
 }
 
-func (s fakeSystem) IsElevated() (bool, error) { return s.elevated, nil }
+func (s fakeSystem) IsElevated() (bool, error)        { return s.elevated, nil }
+func (s fakeSystem) Edition() (wintls.Edition, error) { return s.edition, nil }
 func (s fakeSystem) OSBuild() (uint32, error)  { return s.build, nil }
 func (s fakeSystem) Is64BitOS() (bool, error)  { return !s.is32, nil }
 

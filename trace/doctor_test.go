@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // fakeRegistry maps `ROOT\path\name` to a value: a uint32, or an error.
@@ -69,6 +71,7 @@ func TestDoctor(t *testing.T) {
 		noFix    []string
 		believed []string // substrings of Believed entries
 		queries  []string // the hotfix commands run
+		version  string   // substring of the version row
 	}{
 		{
 			name: "2012 without KB or registry", sys: fakeSystem{build: 9200}, reg: fakeRegistry{},
@@ -161,9 +164,26 @@ func TestDoctor(t *testing.T) {
 			fix: []string{`TLS 1.2\Client" /v Enabled /t REG_DWORD /d 1`}, noFix: []string{"DefaultSecureProtocols"},
 		},
 		{
-			name: "Windows 10 with TLS 1.2 client DisabledByDefault: believed", sys: fakeSystem{build: 19041}, reg: fakeRegistry{tls12C + `\DisabledByDefault`: 1},
-			runner: &fakeRunner{}, problem: true, status: map[string]Status{tls12C: StatusProblem},
-			believed: []string{"DisabledByDefault=1 only drops"},
+			// Microsoft's TLS registry settings: DisabledByDefault=1 only drops
+			// the version from the default set; WinHTTP names its protocols.
+			name: "Windows 10 with TLS 1.2 client DisabledByDefault: a warning, WinHTTP still gets TLS 1.2", sys: fakeSystem{build: 19041}, reg: fakeRegistry{tls12C + `\DisabledByDefault`: 1},
+			runner: &fakeRunner{}, verdict: "available", status: map[string]Status{tls12C: StatusWarning},
+		},
+		{
+			name: "Windows 7 with TLS 1.2 client Enabled=1 but DisabledByDefault=1: the KB3140245 recipe is not complete", sys: fakeSystem{build: 7601}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80, tls12C + `\Enabled`: 1, tls12C + `\DisabledByDefault`: 1},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB3140245")}},
+			problem: true, status: map[string]Status{tls12C: StatusProblem, dsp: StatusOK},
+			fix:     []string{`TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`, "Reboot"}, queries: []string{wmic},
+		},
+		{
+			name: "Windows 8 client: no KB3140245 exists, DefaultSecureProtocols is ignored", sys: fakeSystem{build: 9200, edition: wintls.EditionClient}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner: &fakeRunner{}, problem: true, status: map[string]Status{"KB3140245 (DefaultSecureProtocols support)": StatusInfo, dsp: StatusProblem, dspWow: StatusProblem},
+			fix: []string{"Windows 8 (client) never got KB3140245"}, version: "Windows 8 (build 9200",
+		},
+		{
+			name: "Server 2012 named as such, KB checked", sys: fakeSystem{build: 9200, edition: wintls.EditionServer}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},
+			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB3140245")}},
+			verdict: "available", version: "Windows Server 2012 (build 9200", queries: []string{wmic},
 		},
 		{
 			name: "Server 2016 with TLS 1.3 enabled: warning only", sys: fakeSystem{build: 14393}, reg: fakeRegistry{tls13S + `\Enabled`: 1},
@@ -171,7 +191,7 @@ func TestDoctor(t *testing.T) {
 		},
 		{
 			name: "Windows 11: the TLS 1.3 default is believed", sys: fakeSystem{build: 22631}, reg: fakeRegistry{},
-			runner: &fakeRunner{}, verdict: "available", believed: []string{"enables TLS 1.3 by default"},
+			runner: &fakeRunner{}, verdict: "available", believed: []string{"TLS 1.3 is in the WinHTTP default"},
 		},
 		{
 			name: "DefaultSecureProtocols of the wrong type on 2019: warning", sys: fakeSystem{build: 17763}, reg: fakeRegistry{dsp: fmt.Errorf("x: %w", ErrNotDWORD)},
@@ -212,7 +232,17 @@ func TestDoctor(t *testing.T) {
 			if _, ok := got[dspWow]; ok == tt.sys.is32 {
 				t.Errorf("Wow6432Node checked on a 32-bit OS or not on a 64-bit one")
 			}
+			if !strings.Contains(d.Checks[0].Value, tt.version) {
+				t.Errorf("version %q lacks %q", d.Checks[0].Value, tt.version)
+			}
 			fix := strings.Join(d.Fix, "\n")
+			// Every HKLM\SOFTWARE line names its registry view on 64-bit
+			// Windows, none on 32-bit (reg.exe there has one view).
+			for _, l := range append(append([]string{}, d.Fix...), d.Recommended...) {
+				if strings.HasPrefix(l, `reg add "HKLM\SOFTWARE`) && strings.HasSuffix(l, " /reg:64") == tt.sys.is32 {
+					t.Errorf("registry view of %q on a %d-bit OS", l, map[bool]int{true: 32, false: 64}[tt.sys.is32])
+				}
+			}
 			for _, s := range tt.fix {
 				if !strings.Contains(fix, s) {
 					t.Errorf("fix lacks %q:\n%s", s, fix)
@@ -258,8 +288,10 @@ func TestDoctorBelievedFlags(t *testing.T) {
 	if len(d.Believed) != 1 {
 		t.Errorf("believed %q, want only the Internet Options location", d.Believed)
 	}
-	// .NET: all eight keys missing on a 64-bit OS → eight recommendations.
-	if len(d.Recommended) != 8 || !strings.Contains(strings.Join(d.Recommended, "\n"), `reg add "HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v2.0.50727" /v SystemDefaultTlsVersions /t REG_DWORD /d 1 /f`) {
+	// .NET: all eight keys missing on a 64-bit OS → eight recommendations
+	// and the restart they need.
+	if len(d.Recommended) != 9 || !strings.Contains(strings.Join(d.Recommended, "\n"), `reg add "HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v2.0.50727" /v SystemDefaultTlsVersions /t REG_DWORD /d 1 /f /reg:64`) ||
+		!strings.HasPrefix(d.Recommended[8], "Restart the .NET application") {
 		t.Errorf("recommended:\n%s", strings.Join(d.Recommended, "\n"))
 	}
 	b, err := json.Marshal(d)

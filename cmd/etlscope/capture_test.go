@@ -11,6 +11,7 @@ import (
 	"github.com/etlscope/etlscope/internal/nettrace"
 	"github.com/etlscope/etlscope/internal/winetest"
 	"github.com/etlscope/etlscope/trace"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // fakeNetsh pretends to be netsh: `trace stop` writes the HCW scenario to
@@ -54,6 +55,9 @@ type fakeSys struct{ build uint32 }
 func (fakeSys) IsElevated() (bool, error)  { return true, nil }
 func (s fakeSys) OSBuild() (uint32, error) { return s.build, nil }
 func (fakeSys) Is64BitOS() (bool, error)   { return true, nil }
+func (fakeSys) Edition() (wintls.Edition, error) {
+	return wintls.EditionServer, nil
+}
 
 func withCaptureDeps(t *testing.T, r trace.Runner, goos string) {
 	old := captureDeps
