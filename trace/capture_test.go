@@ -92,8 +92,8 @@ type fakeSystem struct {
 
 func (s fakeSystem) IsElevated() (bool, error)        { return s.elevated, nil }
 func (s fakeSystem) Edition() (wintls.Edition, error) { return s.edition, nil }
-func (s fakeSystem) OSBuild() (uint32, error)  { return s.build, nil }
-func (s fakeSystem) Is64BitOS() (bool, error)  { return !s.is32, nil }
+func (s fakeSystem) OSBuild() (uint32, error)         { return s.build, nil }
+func (s fakeSystem) Is64BitOS() (bool, error)         { return !s.is32, nil }
 
 // The argv of each step, exactly.
 var (
@@ -196,12 +196,12 @@ func TestCaptureSequence(t *testing.T) {
 			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:     "console closed, logoff or shutdown: WinHTTP restored first, then the trace stopped",
-			runner:   &fakeRunner{outputs: base, cancelOn: key(runHCW)},
-			cause:    ErrSessionEnding,
-			wantErr:  []string{"capture interrupted: the console is closing"},
-			wantIs:   ErrInterrupted,
-			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, winhttpOff, traceStop},
+			name:    "console closed, logoff or shutdown: WinHTTP restored first, then the trace stopped",
+			runner:  &fakeRunner{outputs: base, cancelOn: key(runHCW)},
+			cause:   ErrSessionEnding,
+			wantErr: []string{"capture interrupted: the console is closing"},
+			wantIs:  ErrInterrupted,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, winhttpOff, traceStop},
 		},
 		{
 			name:    "reproduction command fails: stop and restore, the trace counts",
@@ -217,11 +217,11 @@ func TestCaptureSequence(t *testing.T) {
 			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:     "user interrupts the reproduction command (Ctrl-C): stop and restore",
-			runner:   &fakeRunner{outputs: base, cancelOn: key(runHCW)},
-			wantErr:  []string{"capture interrupted"},
-			wantIs:   ErrInterrupted,
-			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+			name:    "user interrupts the reproduction command (Ctrl-C): stop and restore",
+			runner:  &fakeRunner{outputs: base, cancelOn: key(runHCW)},
+			wantErr: []string{"capture interrupted"},
+			wantIs:  ErrInterrupted,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
 			name:     "user interrupts while waiting for Enter: stop and restore",

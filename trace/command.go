@@ -49,4 +49,3 @@ func quoteArg(a string) string {
 }
 
 func netsh(args ...string) Command { return Command{Name: "netsh", Args: args} }
-

@@ -173,7 +173,7 @@ func TestDoctor(t *testing.T) {
 			name: "Windows 7 with TLS 1.2 client Enabled=1 but DisabledByDefault=1: the KB3140245 recipe is not complete", sys: fakeSystem{build: 7601}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80, tls12C + `\Enabled`: 1, tls12C + `\DisabledByDefault`: 1},
 			runner:  &fakeRunner{outputs: map[string]string{wmic: wmicOut("KB3140245")}},
 			problem: true, status: map[string]Status{tls12C: StatusProblem, dsp: StatusOK},
-			fix:     []string{`TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`, "Reboot"}, queries: []string{wmic},
+			fix: []string{`TLS 1.2\Client" /v DisabledByDefault /t REG_DWORD /d 0 /f`, "Reboot"}, queries: []string{wmic},
 		},
 		{
 			name: "Windows 8 client: no KB3140245 exists, DefaultSecureProtocols is ignored", sys: fakeSystem{build: 9200, edition: wintls.EditionClient}, reg: fakeRegistry{dsp: 0xA80, dspWow: 0xA80},

@@ -77,4 +77,3 @@ func capOutput(b []byte) []byte {
 	}
 	return append(b[:maxRunOutput:maxRunOutput], "\n… (output cut)\n"...)
 }
-
