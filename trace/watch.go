@@ -41,10 +41,10 @@ type LiveEvent struct {
 	Time       time.Time
 	ProviderID etl.GUID
 	Provider   string
-	ID       uint16
-	Level    uint8
-	PID      uint32
-	Props    []LiveProp // the key fields (keyProps) first, then in event order
+	ID         uint16
+	Level      uint8
+	PID        uint32
+	Props      []LiveProp // the key fields (keyProps) first, then in event order
 }
 
 // LiveProp is one property of a live event.
