@@ -36,7 +36,7 @@ func TestIsWine8DeleteError(t *testing.T) {
 
 func TestRemoveAllFallback(t *testing.T) {
 	mk := func(t *testing.T) string {
-		dir := filepath.Join(t.TempDir(), "d")
+		dir := filepath.Join(TempDir(t), "d")
 		if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
 			t.Fatal(err)
 		}
