@@ -113,18 +113,32 @@ func (e *LiveEvent) IsCredentialEvent() bool {
 	return e.ProviderID == decode.WinHttp && e.ID == 100
 }
 
-// isSecretProp reports whether a property holds a secret (WinHttp 100's
-// Password, and any field named like one).
+// isSecretProp reports whether a property holds a secret, by the words
+// the decoder's credential kind (decode.PropCredential) uses for names:
+// password, passwd, secret, token, credential or auth blobs — not their
+// handles, lengths or sizes. A live event has names and rendered values
+// only, so the name decides.
 func isSecretProp(name string) bool {
 	n := strings.ToLower(name)
-	return strings.Contains(n, "password") || strings.Contains(n, "secret")
+	for _, w := range []string{"handle", "length", "size"} {
+		if strings.Contains(n, w) {
+			return false
+		}
+	}
+	for _, w := range []string{"password", "passwd", "secret", "token", "credentialblob", "authblob"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
-// HiddenSecret replaces a secret's value in watch's output.
-const HiddenSecret = "(hidden; --show-secrets shows it)"
+// HiddenSecret replaces a secret's value in watch's output: the text
+// events and analyze print for hidden credentials.
+const HiddenSecret = decode.Hidden
 
 // HideSecrets replaces the values of secret properties with HiddenSecret.
-// Watch applies it unless the user asked for secrets.
+// Watch applies it unless the user asked for secrets (--show-secrets).
 func (e *LiveEvent) HideSecrets() {
 	for i, p := range e.Props {
 		if isSecretProp(p.Name) && p.Raw != "" {
@@ -134,9 +148,11 @@ func (e *LiveEvent) HideSecrets() {
 }
 
 // Redact replaces host names, IP addresses and user names in every
-// property with red's stable placeholders (the rules of `events
-// --redact`: redact.Redactor.Text on each value).
+// property with red's stable placeholders (redact.Redactor.Text: the
+// patterns `events --redact` applies to free text; a live view has no
+// trace to learn a vocabulary from first). Secret values are hidden too.
 func (e *LiveEvent) Redact(red *redact.Redactor) {
+	e.HideSecrets()
 	for i, p := range e.Props {
 		e.Props[i].Value, e.Props[i].Raw = red.Text(p.Value), red.Text(p.Raw)
 	}

@@ -12,9 +12,8 @@ import (
 )
 
 type watchOptions struct {
-	filter      string
-	redact      bool
-	showSecrets bool
+	filter string
+	redact bool
 }
 
 // watchDeps is the live session watch runs; tests replace it.
@@ -36,9 +35,10 @@ on every exit. When ETW loses events (it counts them) watch says so, as it does 
 events it had to drop itself.
 
 Secrets (the password of WinHttp's credential event) are shown as
-"` + trace.HiddenSecret + `" unless --show-secrets. --redact applies the rules of
-events --redact: host names, addresses and user names become placeholders and the
-WinHttp credential events are dropped.
+"` + trace.HiddenSecret + `" unless --show-secrets, as in events. --redact drops the WinHttp
+credential events and replaces host names, addresses and user names with placeholders
+(--redact-key and --public-name apply; there is no trace to learn names from first, so
+the text patterns of events --redact do the work).
 
 Needs an elevated prompt and a Windows build of etlscope made with cgo
 (CGO_ENABLED=1 and a C compiler); other builds say so and exit 1.`,
@@ -53,21 +53,18 @@ Needs an elevated prompt and a Windows build of etlscope made with cgo
 	fl := cmd.Flags()
 	fl.StringVarP(&o.filter, "filter", "f", "", "show only events matching this filter expression (as for events)")
 	fl.BoolVar(&o.redact, "redact", false, "hide host names, IP addresses and user names; drop WinHttp credential events")
-	fl.BoolVar(&o.showSecrets, "show-secrets", false, "show secret values (passwords) instead of hiding them")
 	return cmd
 }
 
 func runWatch(ctx context.Context, o *watchOptions, s *streams) error {
-	if o.redact && o.showSecrets {
-		return usageError(errors.New("--redact and --show-secrets contradict each other"))
-	}
+	showSecrets := s.privacy().showSecrets
 	flt, err := compileFilter(o.filter)
 	if err != nil {
 		return err
 	}
 	var red *redact.Redactor
 	if o.redact {
-		red = redact.NewRedactor()
+		red = s.privacy().newRedactor()
 	}
 	opts := trace.WatchOptions{
 		Emit: func(e *trace.LiveEvent) {
@@ -75,7 +72,7 @@ func runWatch(ctx context.Context, o *watchOptions, s *streams) error {
 			if red != nil && e.IsCredentialEvent() {
 				return
 			}
-			if !o.showSecrets {
+			if !showSecrets {
 				e.HideSecrets()
 			}
 			if red != nil {
