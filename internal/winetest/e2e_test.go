@@ -209,9 +209,9 @@ func TestWineDoctor(t *testing.T) {
 			t.Errorf("build %d, exit %d, problem %v", d.OS.Build, code, d.Problem)
 		}
 		for setting, want := range map[string]string{
-			`\Internet Settings\WinHttp\DefaultSecureProtocols`:             "0xa80 ok",
+			`\Internet Settings\WinHttp\DefaultSecureProtocols`:                                             "0xa80 ok",
 			`Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp\DefaultSecureProtocols`: "0xa80 ok",
-			"KB3140245 (DefaultSecureProtocols support)":                     "installed ok",
+			"KB3140245 (DefaultSecureProtocols support)":                                                    "installed ok",
 			`TLS 1.2\Client`: "not set (OS default) problem",
 		} {
 			if got := d.status(setting); got != want {
