@@ -1,17 +1,6 @@
-// Package trace captures NetTrace.etl files on Windows the way Microsoft's
-// HCW article describes — netsh winhttp tracing on, netsh trace start
-// scenario=InternetClient, reproduce, netsh trace stop — and always leaves
-// the machine as it found it: the trace is stopped and WinHTTP tracing
-// restored on every path, including errors, timeouts and Ctrl-C. It also
-// holds doctor (the TLS registry check) and watch (a live ETW view).
-//
-// Everything that touches the system goes through small interfaces
-// (Runner for commands, System for elevation and the OS build, Registry for
-// doctor), so the sequence and its failure paths are tested on any OS.
 package trace
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -22,31 +11,38 @@ import (
 	"time"
 )
 
-// System answers the questions capture and doctor ask the OS.
-type System interface {
-	IsElevated() (bool, error)
-	OSBuild() (uint32, error) // the Windows build number, e.g. 9200, 17763
-	Is64BitOS() (bool, error)
-}
-
-// ErrNotWindows is returned by the System and Registry of non-Windows
-// builds. Commands wrap it with what the user can do instead.
-var ErrNotWindows = errors.New("this command runs on Windows only")
-
 // ErrInterrupted is wrapped by Capture's error when ctx was cancelled
-// (Ctrl-C) while tracing.
+// (Ctrl-C, or the console closing) while tracing.
 var ErrInterrupted = errors.New("capture interrupted")
+
+// ErrSessionEnding is the cancel cause the CLI gives ctx when Windows
+// closes the console, logs the user off or shuts down (CTRL_CLOSE_EVENT,
+// CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT; Go delivers them as SIGTERM).
+// Windows ends the process a few seconds later (5 s after a console
+// close), so Capture then restores WinHTTP tracing first — it takes a
+// moment — and starts netsh trace stop last; netsh runs in its own hidden
+// console (ExecRunner), so it is not closed with the user's and finishes
+// the stop even after etlscope is gone.
+var ErrSessionEnding = errors.New("the console is closing, or Windows is logging off or shutting down")
 
 // ErrOutputExists is wrapped by Capture's error when the output file (or
 // the .cab netsh writes next to it) exists and Options.Force is off.
 var ErrOutputExists = errors.New("output file exists")
 
+// ErrNoTrace is wrapped by Capture's error when netsh trace stop succeeded
+// but the trace file is missing or empty.
+var ErrNoTrace = errors.New("netsh wrote no trace")
+
 // Options configure a capture.
 type Options struct {
-	Output    string        // the .etl file to write (made absolute for netsh)
-	Force     bool          // overwrite Output (and its .cab) if they exist
-	Packets   bool          // netsh capture=yes
-	MaxSizeMB int           // netsh maxsize in MB (default 512)
+	Output  string // the .etl file to write (made absolute for netsh)
+	Force   bool   // overwrite Output (and its .cab) if they exist
+	Packets bool   // netsh capture=yes
+	// MaxSizeMB is netsh's maxsize in MB (default DefaultMaxSizeMB). The
+	// file mode is single (see FileMode): when the file is full, netsh
+	// stops adding to it, so what was recorded first — the reproduction —
+	// is kept.
+	MaxSizeMB int
 	Duration  time.Duration // stop after this long; with Run: the longest Run may take
 	Run       string        // a PowerShell command line to run while tracing
 	// Enter is read when Duration and Run are both unset: the capture
@@ -56,6 +52,10 @@ type Options struct {
 	// while capturing and while netsh merges on stop. Nil is quiet; the
 	// caller passes a writer only when it is a terminal.
 	Progress io.Writer
+	// Notice receives messages the user should see at once (the trace
+	// file is full, the session is ending). Nil discards them; they are
+	// in Result.Warnings too.
+	Notice func(string)
 	// ForceStopExisting stops a netsh trace session that is already
 	// running instead of refusing to start.
 	ForceStopExisting bool
@@ -66,6 +66,17 @@ type Options struct {
 	// the trace and writes the .cab report (default 15 minutes).
 	StopTimeout time.Duration
 }
+
+// DefaultMaxSizeMB is netsh's maxsize when Options.MaxSizeMB is unset.
+const DefaultMaxSizeMB = 512
+
+// FileMode is the netsh trace file mode capture uses. netsh's default is
+// circular: once the file reaches maxsize the oldest events are
+// overwritten, so a capture left waiting after the reproduction loses the
+// reproduction. In single mode netsh stops writing when the file is full
+// instead; capture then says so (Result.Full), and the reproduction,
+// which happens early, is kept.
+const FileMode = "single"
 
 // DefaultOutput is the output file when none is given:
 // NetTrace-<date>-<time>.etl in the current directory. netsh's own default,
@@ -86,7 +97,7 @@ const SuggestedRun = "$r = New-Object -ComObject WinHttp.WinHttpRequest.5.1; $r.
 
 func (o *Options) maxSize() int {
 	if o.MaxSizeMB <= 0 {
-		return 512
+		return DefaultMaxSizeMB
 	}
 	return o.MaxSizeMB
 }
@@ -98,55 +109,11 @@ func (o *Options) stopTimeout() time.Duration {
 	return o.StopTimeout
 }
 
-// Command is one program invocation of the sequence.
-type Command struct {
-	Name string
-	Args []string
-}
-
-// String returns the command line as it would be typed at a Windows
-// prompt; arguments are quoted the way Go passes them to Windows programs
-// (spaces: the whole argument in double quotes).
-func (c Command) String() string {
-	var b strings.Builder
-	b.WriteString(c.Name)
-	for _, a := range c.Args {
-		b.WriteByte(' ')
-		b.WriteString(quoteArg(a))
-	}
-	return b.String()
-}
-
-// quoteArg quotes a for the Windows command-line convention
-// (CommandLineToArgvW): backslashes are literal except before a double
-// quote.
-func quoteArg(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\"") {
-		return a
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	slashes := 0
-	for i := 0; i < len(a); i++ {
-		switch a[i] {
-		case '\\':
-			slashes++
-		case '"':
-			b.WriteString(strings.Repeat(`\`, slashes+1))
-			slashes = 0
-		default:
-			slashes = 0
-		}
-		b.WriteByte(a[i])
-	}
-	b.WriteString(strings.Repeat(`\`, slashes))
-	b.WriteByte('"')
-	return b.String()
-}
-
-func netsh(args ...string) Command { return Command{Name: "netsh", Args: args} }
-
-// The fixed commands of the sequence.
+// The fixed commands of the sequence. cmdWinHTTPOn is the HCW article's
+// exact command; Microsoft documents `netsh winhttp set tracing` only for
+// Windows before 7 / Server 2008 R2 — later netsh points to netsh trace,
+// which records WinHTTP itself (scenario=InternetClient) — so capture
+// runs it on every build but treats it as best effort.
 var (
 	cmdShowWinHTTP = netsh("winhttp", "show", "tracing")
 	cmdShowTrace   = netsh("trace", "show", "status")
@@ -160,7 +127,7 @@ func startCommand(o *Options) Command {
 	if o.Packets {
 		args = append(args, "capture=yes")
 	}
-	args = append(args, "tracefile="+o.Output, fmt.Sprintf("maxsize=%d", o.maxSize()), "overwrite=yes")
+	args = append(args, "tracefile="+o.Output, "filemode="+FileMode, fmt.Sprintf("maxsize=%d", o.maxSize()), "overwrite=yes")
 	return netsh(args...)
 }
 
@@ -168,10 +135,12 @@ func runCommand(o *Options) Command {
 	return Command{Name: "powershell.exe", Args: []string{"-NoProfile", "-NonInteractive", "-Command", o.Run}}
 }
 
-// Plan returns the commands a capture runs, in order, for --dry-run. The
-// last one restores WinHTTP tracing as it is on most machines (off); when
-// tracing was configured before, Capture re-applies the recorded settings
-// instead (see WinHTTPTracing.RestoreCommand).
+// Plan returns the commands a capture runs, in order, for --dry-run; Capture
+// runs exactly these (it builds them with the same functions). The last
+// one restores WinHTTP tracing as it is on most machines (off); it runs
+// only when the WinHTTP step changed something, and when tracing was
+// configured before, Capture re-applies the recorded settings instead (see
+// WinHTTPTracing.RestoreCommand).
 func Plan(o Options) []Command {
 	cmds := []Command{cmdShowWinHTTP, cmdShowTrace, cmdWinHTTPOn, startCommand(&o)}
 	if o.Run != "" {
@@ -183,7 +152,11 @@ func Plan(o Options) []Command {
 // Result describes a finished capture.
 type Result struct {
 	Output  string        // the trace file (absolute)
+	Size    int64         // its size after netsh trace stop
 	Elapsed time.Duration // from netsh trace start to netsh trace stop
+	// Full is set when the trace reached maxsize: netsh stopped recording
+	// (file mode single), so later events are missing.
+	Full bool
 	// RunOutput is what the reproduction command printed (at most
 	// maxRunOutput bytes); RunErr is its failure. A failing reproduction
 	// is expected when reproducing a TLS failure, so it does not fail the
@@ -191,14 +164,20 @@ type Result struct {
 	RunOutput []byte
 	RunErr    error
 	Previous  WinHTTPTracing // WinHTTP tracing before the capture
-	Restore   Command        // the command that restored it
-	Warnings  []string       // things the user should know (state not understood, …)
+	// Restore is the command that restored WinHTTP tracing; empty when
+	// the WinHTTP step changed nothing (it failed, or netsh pointed to
+	// netsh trace), so there was nothing to restore.
+	Restore  Command
+	Warnings []string // things the user should know (state not understood, …)
 }
 
 // Capture runs the sequence. Whatever happens after it started to change
 // the machine, the trace is stopped (if it started) and WinHTTP tracing is
-// restored; errors of the stop and the restore are joined to the one that
-// ended the capture. The Result is non-nil whenever the trace was started.
+// restored (if it was changed). A failing WinHTTP step, or a failing
+// restore of it once the trace ran, is a warning: the trace is what the
+// user came for. A failing stop, or a stop that leaves no trace file, is
+// joined to the error that ended the capture. The Result is non-nil
+// whenever the trace was started.
 func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result, err error) {
 	out, err := checkOutput(o.Output, o.Force)
 	if err != nil {
@@ -215,15 +194,18 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 	run := func(ctx context.Context, c Command) ([]byte, error) { return r.Run(ctx, c.Name, c.Args...) }
 
 	result := &Result{Output: o.Output}
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		result.Warnings = append(result.Warnings, msg)
+		if o.Notice != nil {
+			o.Notice(msg)
+		}
+	}
 	show, serr := run(ctx, cmdShowWinHTTP)
 	result.Previous = ParseWinHTTPTracing(show)
 	if serr != nil {
 		result.Previous = WinHTTPTracing{}
 	}
-	if !result.Previous.Known {
-		result.Warnings = append(result.Warnings, "could not read the WinHTTP tracing settings (`netsh winhttp show tracing`); WinHTTP tracing will be switched off afterwards")
-	}
-	result.Restore = result.Previous.RestoreCommand()
 
 	status, serr := run(ctx, cmdShowTrace)
 	if st := ParseTraceStatus(status); serr == nil && st.Running {
@@ -240,23 +222,46 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w before anything was changed: %w", ErrInterrupted, ctx.Err())
+		return nil, fmt.Errorf("%w before anything was changed: %w", ErrInterrupted, context.Cause(ctx))
 	}
 
-	// From here on the machine is changed: restore on every path. The
+	// From here on the machine may be changed: restore on every path. The
 	// cleanup runs even when ctx is cancelled (Ctrl-C).
 	cleanupCtx := context.WithoutCancel(ctx)
 	var started time.Time
+	winHTTPChanged := false
 	defer func() {
 		var errs []error
+		restore := func() {
+			if !winHTTPChanged {
+				return
+			}
+			if _, rerr := run(cleanupCtx, result.Restore); rerr != nil {
+				msg := fmt.Sprintf("restoring WinHTTP tracing failed (run `%s` yourself): %v", result.Restore, rerr)
+				if started.IsZero() {
+					errs = append(errs, errors.New(msg))
+				} else {
+					warn("%s", msg)
+				}
+			}
+		}
+		ending := errors.Is(context.Cause(ctx), ErrSessionEnding)
+		if ending {
+			restore() // Windows ends etlscope soon: the quick step first
+		}
 		if !started.IsZero() {
 			if _, serr := stopTrace(cleanupCtx, r, &o, "stopping the trace (netsh merges and compresses; this can take minutes)"); serr != nil {
 				errs = append(errs, fmt.Errorf("netsh trace stop failed (run `netsh trace stop` yourself): %w", serr))
+			} else if verr := result.verify(o.maxSize()); verr != nil {
+				errs = append(errs, verr)
 			}
 			result.Elapsed = time.Since(started)
+			if result.Full {
+				warn("the trace reached its maximum size (%d MB) and netsh stopped recording: events after that are missing (use a larger --max-size, or stop sooner after reproducing)", o.maxSize())
+			}
 		}
-		if _, rerr := run(cleanupCtx, result.Restore); rerr != nil {
-			errs = append(errs, fmt.Errorf("restoring WinHTTP tracing failed (run `%s` yourself): %w", result.Restore, rerr))
+		if !ending {
+			restore()
 		}
 		if len(errs) > 0 {
 			err = errors.Join(append([]error{err}, errs...)...)
@@ -269,8 +274,23 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 	// These two are not cancelled by Ctrl-C: killing netsh half-way could
 	// leave a session running that this function does not know to stop.
 	// They take seconds; a Ctrl-C meanwhile ends the capture right after.
-	if _, err := run(cleanupCtx, cmdWinHTTPOn); err != nil {
-		return nil, fmt.Errorf("enable WinHTTP tracing: %w", err)
+	if on, werr := run(cleanupCtx, cmdWinHTTPOn); werr != nil {
+		warn("`%s` failed, continuing without it (Microsoft documents netsh winhttp set tracing only before Windows 7 / Server 2008 R2; later, netsh trace scenario=InternetClient records WinHTTP itself): %v", cmdWinHTTPOn, werr)
+	} else if RedirectsToNetshTrace(on) {
+		warn("netsh did not change WinHTTP tracing: on this Windows it points to netsh trace, which records WinHTTP itself")
+	} else {
+		winHTTPChanged = true
+		if !result.Previous.Known {
+			warn("could not read the WinHTTP tracing settings (`%s`); WinHTTP tracing will be switched off afterwards", cmdShowWinHTTP)
+		}
+		result.Restore = result.Previous.RestoreCommand()
+	}
+	if o.Force {
+		// netsh's overwrite=yes would do it too, but a stale file left in
+		// place by a netsh that writes nothing would pass for the new trace.
+		if err := removeOld(o.Output); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := run(cleanupCtx, startCommand(&o)); err != nil {
 		return nil, fmt.Errorf("start the trace: %w", err)
@@ -279,9 +299,33 @@ func Capture(ctx context.Context, r Runner, sys System, o Options) (res *Result,
 	if o.Started != nil {
 		o.Started()
 	}
+	stopWatch := watchFull(o.Notice, o.Output, fullSize(o.maxSize()), fmt.Sprintf(
+		"the trace file has reached its maximum size (%d MB): netsh records nothing more; stop now (press Enter or Ctrl-C) if the problem was reproduced, else capture again with a larger --max-size", o.maxSize()))
 	result.RunOutput, result.RunErr, err = wait(ctx, r, &o)
+	stopWatch()
 	return result, err
 }
+
+// verify checks, after netsh trace stop succeeded, that the trace file
+// exists and is not empty, and whether it reached maxsize.
+func (res *Result) verify(maxSizeMB int) error {
+	st, err := os.Stat(res.Output)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: netsh trace stop succeeded but %s does not exist (look for the file netsh names in `netsh trace show status` output, or capture again)", ErrNoTrace, res.Output)
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrNoTrace, err)
+	case st.Size() == 0:
+		return fmt.Errorf("%w: netsh trace stop succeeded but %s is empty", ErrNoTrace, res.Output)
+	}
+	res.Size = st.Size()
+	res.Full = st.Size() >= fullSize(maxSizeMB)
+	return nil
+}
+
+// fullSize is the size from which a trace of maxsize MB counts as full:
+// netsh stops a little short of maxsize, as it writes whole buffers.
+func fullSize(maxSizeMB int) int64 { return int64(maxSizeMB) << 20 * 98 / 100 }
 
 // checkOutput makes the output path absolute (netsh resolves a relative
 // tracefile against its own idea of the current directory) and refuses to
@@ -301,7 +345,7 @@ func checkOutput(p string, force bool) (string, error) {
 	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("output directory %s does not exist", filepath.Dir(abs))
 	}
-	for _, f := range []string{abs, strings.TrimSuffix(abs, filepath.Ext(abs)) + ".cab"} {
+	for _, f := range []string{abs, cabFile(abs)} {
 		st, err := os.Stat(f)
 		if err != nil {
 			continue
@@ -316,6 +360,23 @@ func checkOutput(p string, force bool) (string, error) {
 	return abs, nil
 }
 
+// removeOld deletes the trace and the .cab an earlier capture left at
+// output (--force).
+func removeOld(output string) error {
+	for _, f := range []string{output, cabFile(output)} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--force: remove the old %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// cabFile is the report netsh writes next to the trace (believed: same
+// base name, .cab).
+func cabFile(output string) string {
+	return strings.TrimSuffix(output, filepath.Ext(output)) + ".cab"
+}
+
 // stopTrace runs netsh trace stop with its own timeout and progress.
 func stopTrace(ctx context.Context, r Runner, o *Options, what string) ([]byte, error) {
 	sctx, cancel := context.WithTimeout(ctx, o.stopTimeout())
@@ -327,108 +388,4 @@ func stopTrace(ctx context.Context, r Runner, o *Options, what string) ([]byte, 
 		err = fmt.Errorf("no answer after %s: %w", o.stopTimeout(), err)
 	}
 	return out, err
-}
-
-// wait blocks until the capture should stop: the reproduction command
-// ended, the duration passed, a line was read, or ctx was cancelled (the
-// only case that returns err).
-func wait(ctx context.Context, r Runner, o *Options) (runOut []byte, runErr, err error) {
-	done := progress(o.Progress, "capturing", o.Output)
-	defer done()
-	interrupted := func() error { return fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx)) }
-	if ctx.Err() != nil { // Ctrl-C while the trace was starting
-		return nil, nil, interrupted()
-	}
-	if o.Run != "" {
-		rctx := ctx
-		if o.Duration > 0 {
-			var cancel context.CancelFunc
-			rctx, cancel = context.WithTimeout(ctx, o.Duration)
-			defer cancel()
-		}
-		c := runCommand(o)
-		out, rerr := r.Run(rctx, c.Name, c.Args...)
-		out = capOutput(out)
-		switch {
-		case ctx.Err() != nil:
-			return out, nil, interrupted()
-		case rctx.Err() != nil:
-			return out, fmt.Errorf("the reproduction command was still running after %s; it was stopped", o.Duration), nil
-		case rerr != nil:
-			return out, fmt.Errorf("the reproduction command failed: %w", rerr), nil
-		}
-		return out, nil, nil
-	}
-	if o.Duration > 0 {
-		t := time.NewTimer(o.Duration)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil, nil, nil
-		case <-ctx.Done():
-			return nil, nil, interrupted()
-		}
-	}
-	if o.Enter == nil {
-		<-ctx.Done()
-		return nil, nil, interrupted()
-	}
-	line := make(chan error, 1)
-	go func() {
-		_, err := bufio.NewReader(o.Enter).ReadString('\n')
-		line <- err
-	}()
-	select {
-	case rerr := <-line:
-		if rerr != nil {
-			return nil, nil, errors.New("standard input closed before Enter was pressed (in scripts use --duration or --run)")
-		}
-		return nil, nil, nil
-	case <-ctx.Done():
-		return nil, nil, interrupted()
-	}
-}
-
-// maxRunOutput bounds what is kept of the reproduction command's output.
-const maxRunOutput = 64 << 10
-
-func capOutput(b []byte) []byte {
-	if len(b) <= maxRunOutput {
-		return b
-	}
-	return append(b[:maxRunOutput:maxRunOutput], "\n… (output cut)\n"...)
-}
-
-// progressEvery is how often progress lines are written.
-var progressEvery = time.Second
-
-// progress writes what is happening, the elapsed time and the size of
-// file on one line, rewritten every progressEvery, until the returned
-// function is called. It writes nothing when w is nil.
-func progress(w io.Writer, what, file string) func() {
-	if w == nil {
-		return func() {}
-	}
-	stop := make(chan struct{})
-	finished := make(chan struct{})
-	start := time.Now()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				size := ""
-				if st, err := os.Stat(file); err == nil {
-					size = fmt.Sprintf(", %s %.1f MB", filepath.Base(file), float64(st.Size())/(1<<20))
-				}
-				fmt.Fprintf(w, "\r\033[K%s: %s%s", what, time.Since(start).Round(time.Second), size)
-			}
-		}
-	}()
-	return func() { close(stop); <-finished }
 }

@@ -9,10 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/etlscope/etlscope/internal/winetest"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // fakeRunner records the exact argv of every command. A command is named
@@ -27,6 +31,12 @@ type fakeRunner struct {
 	// like exec, the command then fails if its own ctx was cancelled.
 	cancelOn string
 	cancel   func()
+	// noTrace makes netsh write nothing; otherwise trace start and trace
+	// stop write traceData (default a few bytes) to the tracefile, as
+	// netsh does.
+	noTrace   bool
+	traceData []byte
+	tracefile string
 }
 
 func (f *fakeRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
@@ -49,6 +59,21 @@ func (f *fakeRunner) Run(ctx context.Context, name string, args ...string) ([]by
 	if err := f.fail[c]; err != nil {
 		return out, err
 	}
+	for _, a := range args {
+		if p, ok := strings.CutPrefix(a, "tracefile="); ok {
+			f.tracefile = p
+		}
+	}
+	// netsh's ETW session writes the file while tracing; stop finishes it.
+	if (c == key(traceStop) || len(args) > 1 && args[0] == "trace" && args[1] == "start") && f.tracefile != "" && !f.noTrace {
+		data := f.traceData
+		if data == nil {
+			data = []byte("an .etl")
+		}
+		if err := os.WriteFile(f.tracefile, data, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -62,11 +87,13 @@ type fakeSystem struct {
 	elevated bool
 	build    uint32
 	is32     bool
+	edition  wintls.Edition
 }
 
-func (s fakeSystem) IsElevated() (bool, error) { return s.elevated, nil }
-func (s fakeSystem) OSBuild() (uint32, error)  { return s.build, nil }
-func (s fakeSystem) Is64BitOS() (bool, error)  { return !s.is32, nil }
+func (s fakeSystem) IsElevated() (bool, error)        { return s.elevated, nil }
+func (s fakeSystem) Edition() (wintls.Edition, error) { return s.edition, nil }
+func (s fakeSystem) OSBuild() (uint32, error)         { return s.build, nil }
+func (s fakeSystem) Is64BitOS() (bool, error)         { return !s.is32, nil }
 
 // The argv of each step, exactly.
 var (
@@ -79,7 +106,7 @@ var (
 )
 
 func traceStart(out string) []string {
-	return []string{"netsh", "trace", "start", "scenario=InternetClient", "capture=yes", "tracefile=" + out, "maxsize=512", "overwrite=yes"}
+	return []string{"netsh", "trace", "start", "scenario=InternetClient", "capture=yes", "tracefile=" + out, "filemode=single", "maxsize=512", "overwrite=yes"}
 }
 
 func key(argv []string) string { return strings.Join(argv, " ") }
@@ -95,7 +122,7 @@ const (
 var errBoom = errors.New("boom")
 
 func TestCaptureSequence(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	out := filepath.Join(winetest.TempDir(t), "NetTrace.etl")
 	start := traceStart(out)
 	base := map[string]string{key(showWinHTTP): winHTTPOffOutput, key(showTrace): noSession}
 	with := func(m map[string]string) map[string]string {
@@ -117,8 +144,11 @@ func TestCaptureSequence(t *testing.T) {
 		wantIs    error
 		wantRun   string // substring of Result.RunErr
 		noResult  bool
+		noRestore bool  // the WinHTTP step changed nothing
+		cause     error // cancel ctx with this cause
 		want      [][]string
 		wantWarns int
+		wantWarn  string // substring of a warning
 	}{
 		{
 			name:   "happy path",
@@ -133,11 +163,45 @@ func TestCaptureSequence(t *testing.T) {
 			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, winhttpOff},
 		},
 		{
-			name:     "WinHTTP tracing fails to switch on: restore anyway",
-			runner:   &fakeRunner{outputs: base, fail: map[string]error{key(winhttpOn): errBoom}},
-			wantErr:  []string{"enable WinHTTP tracing: boom"},
-			noResult: true,
-			want:     [][]string{showWinHTTP, showTrace, winhttpOn, winhttpOff},
+			name:      "WinHTTP tracing cannot be switched on (Windows 7 and later): warn, trace anyway, nothing to restore",
+			runner:    &fakeRunner{outputs: base, fail: map[string]error{key(winhttpOn): errBoom}},
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop},
+			wantWarns: 1,
+			noRestore: true,
+		},
+		{
+			// The Windows 7+ layout: Microsoft's netsh winhttp reference says
+			// set tracing and show tracing point to netsh trace; the exact
+			// words are not documented, only that they name netsh trace.
+			name: "netsh answers set tracing with a pointer to netsh trace: nothing changed, nothing restored",
+			runner: &fakeRunner{outputs: with(map[string]string{
+				key(showWinHTTP): "\nUse \"netsh trace show\" to view the trace settings.\n",
+				key(winhttpOn):   "\nUse \"netsh trace start scenario=InternetClient\" to collect WinHTTP traces.\n"})},
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop},
+			wantWarns: 1,
+			noRestore: true,
+		},
+		{
+			name:    "netsh trace stop succeeds but writes no trace: an error",
+			runner:  &fakeRunner{outputs: base, noTrace: true},
+			wantErr: []string{"netsh wrote no trace", "does not exist"},
+			wantIs:  ErrNoTrace,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:    "netsh trace stop writes an empty trace: an error",
+			runner:  &fakeRunner{outputs: base, traceData: []byte{}},
+			wantErr: []string{"is empty"},
+			wantIs:  ErrNoTrace,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:    "console closed, logoff or shutdown: WinHTTP restored first, then the trace stopped",
+			runner:  &fakeRunner{outputs: base, cancelOn: key(runHCW)},
+			cause:   ErrSessionEnding,
+			wantErr: []string{"capture interrupted: the console is closing"},
+			wantIs:  ErrInterrupted,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, winhttpOff, traceStop},
 		},
 		{
 			name:    "reproduction command fails: stop and restore, the trace counts",
@@ -153,12 +217,11 @@ func TestCaptureSequence(t *testing.T) {
 			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:     "user interrupts the reproduction command (Ctrl-C): stop and restore",
-			runner:   &fakeRunner{outputs: base, block: map[string]bool{key(runHCW): true}},
-			cancelIn: 20 * time.Millisecond,
-			wantErr:  []string{"capture interrupted"},
-			wantIs:   ErrInterrupted,
-			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+			name:    "user interrupts the reproduction command (Ctrl-C): stop and restore",
+			runner:  &fakeRunner{outputs: base, cancelOn: key(runHCW)},
+			wantErr: []string{"capture interrupted"},
+			wantIs:  ErrInterrupted,
+			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
 			name:     "user interrupts while waiting for Enter: stop and restore",
@@ -190,10 +253,26 @@ func TestCaptureSequence(t *testing.T) {
 			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
 		},
 		{
-			name:    "stop and restore fail: both errors reported",
-			runner:  &fakeRunner{outputs: base, fail: map[string]error{key(traceStop): errBoom, key(winhttpOff): errors.New("bang")}},
-			wantErr: []string{"netsh trace stop failed (run `netsh trace stop` yourself): boom", "restoring WinHTTP tracing failed (run `netsh winhttp set tracing state=disabled` yourself): bang"},
-			want:    [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+			name:      "stop and restore fail: the stop is an error, the restore a warning with the command",
+			runner:    &fakeRunner{outputs: base, fail: map[string]error{key(traceStop): errBoom, key(winhttpOff): errors.New("bang")}},
+			wantErr:   []string{"netsh trace stop failed (run `netsh trace stop` yourself): boom"},
+			wantWarn:  "restoring WinHTTP tracing failed (run `netsh winhttp set tracing state=disabled` yourself): bang",
+			wantWarns: 1,
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:      "a good trace whose restore fails: no error, a warning",
+			runner:    &fakeRunner{outputs: base, fail: map[string]error{key(winhttpOff): errors.New("bang")}},
+			wantWarn:  "run `netsh winhttp set tracing state=disabled` yourself",
+			wantWarns: 1,
+			want:      [][]string{showWinHTTP, showTrace, winhttpOn, start, runHCW, traceStop, winhttpOff},
+		},
+		{
+			name:     "start and restore fail: both errors (the machine was changed and no trace exists)",
+			runner:   &fakeRunner{outputs: base, fail: map[string]error{key(start): errBoom, key(winhttpOff): errors.New("bang")}},
+			wantErr:  []string{"start the trace: boom", "restoring WinHTTP tracing failed"},
+			noResult: true,
+			want:     [][]string{showWinHTTP, showTrace, winhttpOn, start, winhttpOff},
 		},
 		{
 			name:    "stop hangs: timed out, restore still runs",
@@ -260,14 +339,18 @@ func TestCaptureSequence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := Options{Output: out, Packets: true, Run: "Invoke-WebRequest https://outlook.office365.com"}
+			// Force: an earlier case's fake netsh wrote the file.
+			o := Options{Output: out, Force: true, Packets: true, Run: "Invoke-WebRequest https://outlook.office365.com"}
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
 			if tt.cancelIn > 0 {
-				time.AfterFunc(tt.cancelIn, cancel)
+				time.AfterFunc(tt.cancelIn, func() { cancel(tt.cause) })
+			}
+			if tt.runner.cancelOn != "" {
+				tt.runner.cancel = func() { cancel(tt.cause) }
 			}
 			res, err := Capture(ctx, tt.runner, fakeSystem{elevated: true}, o)
 			if len(tt.wantErr) == 0 && tt.wantIs == nil && err != nil {
@@ -302,17 +385,29 @@ func TestCaptureSequence(t *testing.T) {
 			if len(res.Warnings) != tt.wantWarns {
 				t.Errorf("warnings %q, want %d", res.Warnings, tt.wantWarns)
 			}
+			if tt.wantWarn != "" && !strings.Contains(strings.Join(res.Warnings, "\n"), tt.wantWarn) {
+				t.Errorf("warnings %q lack %q", res.Warnings, tt.wantWarn)
+			}
 			if tt.wantRun == "" && res.RunErr != nil {
 				t.Errorf("run error %v", res.RunErr)
 			}
 			if tt.wantRun != "" && (res.RunErr == nil || !strings.Contains(res.RunErr.Error(), tt.wantRun)) {
 				t.Errorf("run error %v, want %q", res.RunErr, tt.wantRun)
 			}
-			if got, want := res.Restore.Args, tt.want[len(tt.want)-1][1:]; !reflect.DeepEqual(got, want) {
-				t.Errorf("Result.Restore %q, want %q", got, want)
+			if tt.noRestore {
+				if res.Restore.Name != "" {
+					t.Errorf("Result.Restore %q, want none", res.Restore)
+				}
+			} else if i := slices.IndexFunc(tt.want, isRestore); i < 0 || !reflect.DeepEqual(res.Restore.Args, tt.want[i][1:]) {
+				t.Errorf("Result.Restore %q, want the restore command of %q", res.Restore, tt.want)
 			}
 		})
 	}
+}
+
+// isRestore tells the restore step from the other winhttp commands.
+func isRestore(c []string) bool {
+	return len(c) > 3 && c[1] == "winhttp" && c[2] == "set" && !reflect.DeepEqual(c, winhttpOn)
 }
 
 func fmtArgv(a [][]string) string {
@@ -329,11 +424,11 @@ type blockingReader struct{}
 func (blockingReader) Read([]byte) (int, error) { select {} }
 
 func TestCaptureCtrlCDuringStart(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	out := filepath.Join(winetest.TempDir(t), "NetTrace.etl")
 	for _, during := range [][]string{winhttpOn, traceStart(out)} {
 		ctx, cancel := context.WithCancel(context.Background())
 		r := &fakeRunner{cancelOn: key(during), cancel: cancel}
-		res, err := Capture(ctx, r, fakeSystem{elevated: true}, Options{Output: out, Packets: true, Run: "Invoke-WebRequest https://outlook.office365.com"})
+		res, err := Capture(ctx, r, fakeSystem{elevated: true}, Options{Output: out, Force: true, Packets: true, Run: "Invoke-WebRequest https://outlook.office365.com"})
 		if !errors.Is(err, ErrInterrupted) || res == nil {
 			t.Errorf("Ctrl-C during %q: %v", during, err)
 		}
@@ -347,7 +442,7 @@ func TestCaptureCtrlCDuringStart(t *testing.T) {
 }
 
 func TestCaptureKeepsRunOutput(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "NetTrace.etl")
+	out := filepath.Join(winetest.TempDir(t), "NetTrace.etl")
 	r := &fakeRunner{
 		outputs: map[string]string{key(runHCW): strings.Repeat("x", maxRunOutput+10)},
 		fail:    map[string]error{key(runHCW): errBoom},
@@ -362,7 +457,7 @@ func TestCaptureKeepsRunOutput(t *testing.T) {
 }
 
 func TestCaptureRefusals(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	existing := filepath.Join(dir, "old.etl")
 	if err := os.WriteFile(existing, []byte("keep me"), 0o644); err != nil {
 		t.Fatal(err)
@@ -420,7 +515,7 @@ func TestCaptureRefusals(t *testing.T) {
 }
 
 func TestCaptureRelativeOutputBecomesAbsolute(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	t.Chdir(dir)
 	r := &fakeRunner{}
 	res, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: "x.etl", Duration: time.Millisecond})
@@ -434,7 +529,7 @@ func TestCaptureRelativeOutputBecomesAbsolute(t *testing.T) {
 }
 
 func TestCaptureWaitsForEnterOrDuration(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "x.etl")
+	out := filepath.Join(winetest.TempDir(t), "x.etl")
 	pr, pw := io.Pipe()
 	r := &fakeRunner{}
 	done := make(chan error, 1)
@@ -503,12 +598,9 @@ func TestCaptureProgress(t *testing.T) {
 	old := progressEvery
 	progressEvery = 5 * time.Millisecond
 	t.Cleanup(func() { progressEvery = old })
-	out := filepath.Join(t.TempDir(), "x.etl")
-	if err := os.WriteFile(out, make([]byte, 3<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	out := filepath.Join(winetest.TempDir(t), "x.etl")
 	var w syncBuffer
-	if _, err := Capture(context.Background(), &slowStop{}, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 40 * time.Millisecond, Progress: &w}); err != nil {
+	if _, err := Capture(context.Background(), &slowStop{fakeRunner: fakeRunner{traceData: make([]byte, 3<<20)}}, fakeSystem{elevated: true}, Options{Output: out, Force: true, Duration: 40 * time.Millisecond, Progress: &w}); err != nil {
 		t.Fatal(err)
 	}
 	got := w.String()
@@ -532,7 +624,7 @@ func TestPlan(t *testing.T) {
 		got = append(got, c.String())
 	}
 	want := []string{key(showWinHTTP), key(showTrace), key(winhttpOn),
-		`netsh trace start scenario=InternetClient capture=yes tracefile=C:\t\NetTrace.etl maxsize=1024 overwrite=yes`,
+		`netsh trace start scenario=InternetClient capture=yes tracefile=C:\t\NetTrace.etl filemode=single maxsize=1024 overwrite=yes`,
 		`powershell.exe -NoProfile -NonInteractive -Command "Test-NetConnection outlook.office365.com -Port 443"`,
 		key(traceStop), key(winhttpOff)}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -542,7 +634,7 @@ func TestPlan(t *testing.T) {
 	for _, c := range Plan(Options{Output: `C:\My Traces\a.etl`}) {
 		got = append(got, c.String())
 	}
-	if got[3] != `netsh trace start scenario=InternetClient "tracefile=C:\My Traces\a.etl" maxsize=512 overwrite=yes` || len(got) != 6 {
+	if got[3] != `netsh trace start scenario=InternetClient "tracefile=C:\My Traces\a.etl" filemode=single maxsize=512 overwrite=yes` || len(got) != 6 {
 		t.Errorf("plan without packets or run:\n%s", strings.Join(got, "\n"))
 	}
 }
@@ -565,5 +657,41 @@ func TestQuoteArg(t *testing.T) {
 func TestDefaultOutput(t *testing.T) {
 	if got := DefaultOutput(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)); got != "NetTrace-20260304-050607.etl" {
 		t.Errorf("DefaultOutput = %q", got)
+	}
+}
+
+func TestCaptureTraceFull(t *testing.T) {
+	old := progressEvery
+	progressEvery = 5 * time.Millisecond
+	t.Cleanup(func() { progressEvery = old })
+	out := filepath.Join(winetest.TempDir(t), "x.etl")
+	var notices syncBuffer
+	// netsh in single file mode stops a little short of maxsize.
+	r := &fakeRunner{traceData: make([]byte, 1<<20-4096)}
+	res, err := Capture(context.Background(), r, fakeSystem{elevated: true}, Options{Output: out, MaxSizeMB: 1, Duration: 40 * time.Millisecond,
+		Notice: func(s string) { fmt.Fprintln(&notices, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Full || res.Size != 1<<20-4096 {
+		t.Errorf("full %v, size %d", res.Full, res.Size)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "reached its maximum size (1 MB)") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	// Said while capturing (so the user can stop), and again at the end.
+	if n := strings.Count(notices.String(), "maximum size"); n != 2 {
+		t.Errorf("notices:\n%s", notices.String())
+	}
+	if !strings.Contains(r.argv()[3][5], "filemode=single") {
+		t.Errorf("start %q", r.argv()[3])
+	}
+
+	// Half full: not full, no notice.
+	notices = syncBuffer{}
+	res, err = Capture(context.Background(), &fakeRunner{traceData: make([]byte, 1<<19)}, fakeSystem{elevated: true}, Options{Output: out, Force: true, MaxSizeMB: 1, Duration: 40 * time.Millisecond,
+		Notice: func(s string) { fmt.Fprintln(&notices, s) }})
+	if err != nil || res.Full || strings.Contains(notices.String(), "maximum size") {
+		t.Errorf("half full: %v, full %v, notices %q", err, res.Full, notices.String())
 	}
 }

@@ -78,29 +78,16 @@ const (
 	winHTTPPath    = `SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp`
 	winHTTPPathWow = `SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp`
 	schannelPath   = `SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\`
-	netFxPath      = `SOFTWARE\Microsoft\.NETFramework\`
-	netFxPathWow   = `SOFTWARE\Wow6432Node\Microsoft\.NETFramework\`
 	inetPath       = `Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 	inetPolicyPath = `Software\Policies\Microsoft\Windows\CurrentVersion\Internet Settings`
 )
 
-// The believed facts doctor may rely on (providers.md §3.3, §3.7, §6).
+// The believed facts doctor may rely on besides the release's own
+// (wintls.Release.Believed) (providers.md §3.3, §6).
 const (
-	believedDisabledByDefault = "DisabledByDefault=1 only drops a protocol from the default set; applications that name it explicitly still get it"
-	believedSecureProtocols   = "Internet Options \"Use TLS 1.x\" is stored as SecureProtocols under Internet Settings, and the policy value wins"
-	believedTLS13WinHTTP      = "Windows 11 / Server 2022 WinHTTP enables TLS 1.3 by default"
-	believedNotDWORD          = "Windows ignores these values when they are not REG_DWORD"
-	believedVista             = "Windows Vista / Server 2008 has no DefaultSecureProtocols through KB3140245; TLS 1.2 there needs other updates"
+	believedSecureProtocols = "Internet Options \"Use TLS 1.x\" is stored as SecureProtocols under Internet Settings, and the policy value wins"
+	believedNotDWORD        = "Windows ignores these values when they are not REG_DWORD"
 )
-
-// HotfixQueries are the commands doctor tries, in order, to list installed
-// updates: wmic (present on every OS that needs KB3140245; removed from
-// recent Windows 11) and PowerShell's Get-HotFix. Both read
-// Win32_QuickFixEngineering.
-var HotfixQueries = []Command{
-	{Name: "wmic", Args: []string{"qfe", "get", "HotFixID"}},
-	{Name: "powershell.exe", Args: []string{"-NoProfile", "-NonInteractive", "-Command", "Get-HotFix | Select-Object -ExpandProperty HotFixID"}},
-}
 
 // Doctor checks this machine's TLS configuration for WinHTTP and Schannel
 // against the defaults of its Windows build. It only reads: the registry,
@@ -115,7 +102,11 @@ func Doctor(ctx context.Context, sys System, reg Registry, r Runner) (*Diagnosis
 	if err != nil {
 		return nil, err
 	}
-	d := &diag{Diagnosis: Diagnosis{OS: wintls.Lookup(build, wintls.EditionUnknown), Is64Bit: is64}, reg: reg}
+	edition, err := sys.Edition()
+	if err != nil {
+		return nil, err
+	}
+	d := &diag{Diagnosis: Diagnosis{OS: wintls.Lookup(build, edition), Is64Bit: is64}, reg: reg}
 	d.run(ctx, r)
 	return &d.Diagnosis, nil
 }
@@ -173,6 +164,7 @@ const (
 	kbInstalled
 	kbMissing
 	kbUnknown
+	kbUnavailable // no KB3140245 for this release: DefaultSecureProtocols is ignored
 )
 
 func (d *diag) run(ctx context.Context, r Runner) {
@@ -185,18 +177,17 @@ func (d *diag) run(ctx context.Context, r Runner) {
 	if p.WinHTTPDefault != 0 {
 		ver.Note = "WinHTTP default: " + p.WinHTTPDefaultText()
 	}
+	var believed []string
+	if p.Believed != "" {
+		believed = append(believed, p.Believed)
+	}
 	switch {
 	case p.Build == 0:
 		ver.Status, ver.Note = StatusUnknown, "unknown build: the OS defaults cannot be used"
-		d.add(ver)
-	case p.SchannelTLS13:
-		d.add(ver, believedTLS13WinHTTP)
 	case p.Build < 7600:
 		ver.Status, ver.Note = StatusUnknown, "older than the versions the HCW article covers"
-		d.add(ver, believedVista)
-	default:
-		d.add(ver)
 	}
+	d.add(ver, believed...)
 
 	kb := d.checkKB(ctx, r)
 	winHTTPOK, winHTTPUnknown := d.checkWinHTTP(kb)
@@ -209,11 +200,7 @@ func (d *diag) run(ctx context.Context, r Runner) {
 	case d.Problem:
 		d.Verdict = "TLS 1.2 is not available to WinHTTP on this machine: Office 365 (and the Hybrid Configuration Wizard) will fail with \"an internal error occurred in the SSL library\"."
 		if !winHTTPOK {
-			bits := wintls.Bits32
-			if d.Is64Bit {
-				bits = wintls.Bits64
-			}
-			d.Fix = wintls.WinHTTPTLS12Fix(p, bits)
+			d.Fix = wintls.WinHTTPTLS12Fix(p, d.bits())
 		}
 		if !schannelOK && !strings.Contains(strings.Join(d.Fix, "\n"), `TLS 1.2\Client`) {
 			d.Fix = append(d.Fix, wintls.SchannelTLS12ClientFix()...)
@@ -225,7 +212,20 @@ func (d *diag) run(ctx context.Context, r Runner) {
 	}
 }
 
+// bits is the width the fix lines are for.
+func (d *diag) bits() wintls.Bits {
+	if d.Is64Bit {
+		return wintls.Bits64
+	}
+	return wintls.Bits32
+}
+
 func (d *diag) checkKB(ctx context.Context, r Runner) kbState {
+	if d.OS.KB3140245 == wintls.KBUnavailable && d.OS.Build >= 7600 {
+		d.add(Check{Area: "Windows Update", Setting: "KB3140245 (DefaultSecureProtocols support)", Value: "not available", Status: StatusInfo,
+			Note: "never released for " + d.OS.Name + ": WinHTTP there ignores DefaultSecureProtocols"})
+		return kbUnavailable
+	}
 	if !d.OS.NeedsKB3140245() {
 		return kbNotNeeded
 	}
@@ -237,13 +237,18 @@ func (d *diag) checkKB(ctx context.Context, r Runner) kbState {
 			errs = append(errs, err.Error())
 			continue
 		}
-		if strings.Contains(strings.ToUpper(string(out)), "KB3140245") {
+		ids, ok := ParseHotfixList(out)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("%s: output not understood (no HotFixID header): %.200q", q.Name, DecodeConsoleText(out)))
+			continue
+		}
+		if HasHotfix(ids, "KB3140245") {
 			c.Value, c.Status = "installed", StatusOK
 			d.add(c)
 			return kbInstalled
 		}
 		c.Value, c.Status = "not installed", StatusProblem
-		c.Note = "without it WinHTTP ignores DefaultSecureProtocols on " + d.OS.Name
+		c.Note = fmt.Sprintf("not among the %d installed updates %s lists; without it WinHTTP ignores DefaultSecureProtocols on %s", len(ids), q.Name, d.OS.Name)
 		d.add(c)
 		return kbMissing
 	}
@@ -268,6 +273,10 @@ func (d *diag) checkWinHTTP(kb kbState) (ok, unknown bool) {
 		switch {
 		case v.err != nil:
 			c.Status, unknown = StatusUnknown, true
+		case v.set && kb == kbUnavailable && d.OS.WinHTTPTLS12():
+			c.Status, c.Note = StatusWarning, "ignored on "+d.OS.Name+" (no KB3140245); the OS default, which includes TLS 1.2, applies"
+		case v.set && kb == kbUnavailable:
+			c.Status, c.Note, ok = StatusProblem, "ignored on "+d.OS.Name+" (KB3140245 was never released for it), and the WinHTTP default lacks TLS 1.2", false
 		case v.set && v.v&0x800 != 0 && kb == kbMissing:
 			c.Status, c.Note, ok = StatusProblem, "set, but ignored until KB3140245 is installed", false
 		case v.set && v.v&0x800 != 0 && kb == kbUnknown:
@@ -286,6 +295,8 @@ func (d *diag) checkWinHTTP(kb kbState) (ok, unknown bool) {
 			believed = append(believed, believedNotDWORD)
 		case d.OS.WinHTTPTLS12():
 			c.Status, c.Note = StatusOK, "not set: the OS default includes TLS 1.2"
+		case kb == kbUnavailable:
+			c.Status, c.Note, ok = StatusProblem, "not set (and ignored on "+d.OS.Name+"): the WinHTTP default lacks TLS 1.2", false
 		default:
 			c.Status, c.Note, ok = StatusProblem, "not set: the WinHTTP default on this OS lacks TLS 1.2", false
 		}
@@ -316,9 +327,10 @@ func (d *diag) checkSchannel() (ok bool) {
 				switch {
 				case en.set && en.v == 0:
 					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 client is disabled for every application", false
+				case dis.set && dis.v != 0 && wintls.DisabledByDefaultBlocksWinHTTP(d.OS):
+					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 is off by default on "+d.OS.Name+" and DisabledByDefault=1 keeps it so: Microsoft's KB3140245 recipe sets DisabledByDefault=0 (and Enabled=1)", false
 				case dis.set && dis.v != 0:
-					c.Status, c.Note, ok = StatusProblem, "TLS 1.2 is not in the default set: WinHTTP, which asks for the defaults, does not get it", false
-					believed = append(believed, believedDisabledByDefault)
+					c.Status, c.Note = StatusWarning, wintls.DisabledByDefaultMeaning
 				case en.err != nil || dis.err != nil || d.OS.Build == 0:
 					c.Status = StatusUnknown
 				case !en.set && !d.OS.SchannelTLS12:
@@ -329,8 +341,7 @@ func (d *diag) checkSchannel() (ok bool) {
 			case proto == "TLS 1.3" && en.set && en.v != 0 && d.OS.Build != 0 && !d.OS.SchannelTLS13:
 				c.Status, c.Note = StatusWarning, "TLS 1.3 is supported from Windows 11 / Server 2022; Microsoft calls enabling it on earlier versions not a safe configuration"
 			case dis.set && dis.v != 0 && !(en.set && en.v == 0):
-				c.Note = "not in the default set"
-				believed = append(believed, believedDisabledByDefault)
+				c.Note = "not in SCHANNEL's default set (applications that name it still get it)"
 			case en.set && en.v == 0:
 				c.Note = "disabled"
 			}
@@ -344,27 +355,25 @@ func (d *diag) checkSchannel() (ok bool) {
 // the missing ones; they do not decide the WinHTTP verdict (HCW's failing
 // call goes through WinHTTP, providers.md §3.4).
 func (d *diag) checkNetFx() {
-	views := []string{netFxPath}
-	if d.Is64Bit {
-		views = append(views, netFxPathWow)
-	}
-	for _, view := range views {
-		for _, ver := range []string{"v4.0.30319", "v2.0.50727"} {
-			for _, name := range []string{"SchUseStrongCrypto", "SystemDefaultTlsVersions"} {
-				v := d.dword("HKLM", view+ver, name)
-				c := Check{Area: ".NET Framework", Setting: `HKLM\` + view + ver + `\` + name, Value: v.display}
-				switch {
-				case v.set && v.v == 1:
-					c.Status = StatusOK
-				case v.err != nil:
-					c.Status = StatusUnknown
-				default:
-					c.Status, c.Note = StatusWarning, "recommended 1 for .NET applications that make TLS connections themselves"
-					d.Recommended = append(d.Recommended, fmt.Sprintf(`reg add "HKLM\%s%s" /v %s /t REG_DWORD /d 1 /f`, view, ver, name))
-				}
-				d.add(c)
+	b := d.bits()
+	for _, key := range wintls.DotNetKeys(b) {
+		for _, name := range []string{"SchUseStrongCrypto", "SystemDefaultTlsVersions"} {
+			v := d.dword("HKLM", strings.TrimPrefix(key, `HKLM\`), name)
+			c := Check{Area: ".NET Framework", Setting: key + `\` + name, Value: v.display}
+			switch {
+			case v.set && v.v == 1:
+				c.Status = StatusOK
+			case v.err != nil:
+				c.Status = StatusUnknown
+			default:
+				c.Status, c.Note = StatusWarning, "recommended 1 for .NET applications that make TLS connections themselves"
+				d.Recommended = append(d.Recommended, wintls.RegAddDWORD(key, name, 1)+b.View())
 			}
+			d.add(c)
 		}
+	}
+	if len(d.Recommended) > 0 {
+		d.Recommended = append(d.Recommended, wintls.DotNetRestart)
 	}
 }
 

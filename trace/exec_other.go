@@ -4,5 +4,5 @@ package trace
 
 import "os/exec"
 
-// ownProcessGroup does nothing off Windows: capture does not run there.
-func ownProcessGroup(*exec.Cmd) {}
+// ownConsole does nothing off Windows: capture does not run there.
+func ownConsole(*exec.Cmd) {}

@@ -8,7 +8,10 @@ import (
 )
 
 // WinHTTPTracing is the WinHTTP tracing configuration as
-// `netsh winhttp show tracing` prints it:
+// `netsh winhttp show tracing` prints it. Two layouts exist:
+//
+// Windows Vista / Server 2008 (Microsoft's WinHTTP team blog, "WinHttp
+// Configuration for Windows Vista", part 3):
 //
 //	Current WinHTTP Tracing settings:
 //	    Tracing is not enabled.
@@ -20,12 +23,17 @@ import (
 //
 // or "WinHTTP trace configuration not set." on a machine where it was
 // never configured. The settings stay when tracing is disabled, so
-// restoring means re-applying them, not only the state. (The layout is
-// from Microsoft's Vista-era WinHTTP team blog and support notes; that
-// Windows 7 and later print the same is believed. English output only:
-// anything else is "not Known".)
+// restoring means re-applying them, not only the state.
+//
+// Windows 7 / Server 2008 R2 and later (Microsoft's "netsh winhttp"
+// reference): show tracing and set tracing only point to netsh trace
+// ("netsh trace show", "netsh trace start scenario=InternetClient"); any
+// output that names netsh trace and has no settings is that layout
+// (NetshTrace), whatever its exact words. English output only: anything
+// else is "not Known".
 type WinHTTPTracing struct {
 	Known      bool   `json:"known"`      // the output was understood
+	NetshTrace bool   `json:"netshTrace"` // the Windows 7+ layout: WinHTTP is traced by netsh trace
 	Configured bool   `json:"configured"` // false: "configuration not set"
 	Enabled    bool   `json:"enabled"`
 	Prefix     string `json:"prefix,omitempty"` // trace-file-prefix ("" for "(none)")
@@ -47,10 +55,12 @@ func ParseWinHTTPTracing(out []byte) WinHTTPTracing {
 		lval := strings.ToLower(val)
 		switch k := strings.ToLower(strings.TrimSpace(key)); {
 		case strings.Contains(l, "configuration not set"):
-			t.Known, t.Configured = true, false
+			t.Known, t.Configured, t.NetshTrace = true, false, false
 		case strings.HasPrefix(l, "tracing is"):
-			t.Known, t.Configured = true, true
+			t.Known, t.Configured, t.NetshTrace = true, true, false
 			t.Enabled = strings.Contains(l, "enabled") && !strings.Contains(l, "not enabled") && !strings.Contains(l, "disabled")
+		case strings.Contains(l, "netsh trace") && !t.Configured && !t.Known:
+			t.Known, t.NetshTrace = true, true
 		case !hasColon:
 		case k == "trace file prefix":
 			if lval != "(none)" {
@@ -89,7 +99,7 @@ func ParseWinHTTPTracing(out []byte) WinHTTPTracing {
 // capture wrote stay behind, disabled). The trace-file prefix is left
 // alone because capture does not change it.
 func (t WinHTTPTracing) RestoreCommand() Command {
-	if !t.Known || !t.Configured {
+	if !t.Known || !t.Configured || t.NetshTrace {
 		return cmdWinHTTPOff
 	}
 	args := []string{"winhttp", "set", "tracing"}
@@ -110,6 +120,14 @@ func (t WinHTTPTracing) RestoreCommand() Command {
 		state = "state=enabled"
 	}
 	return netsh(append(args, state)...)
+}
+
+// RedirectsToNetshTrace reports whether netsh's answer to a winhttp tracing
+// command is the Windows 7+ pointer to netsh trace rather than the
+// settings: it names netsh trace and prints no "Tracing is …" state.
+func RedirectsToNetshTrace(out []byte) bool {
+	t := ParseWinHTTPTracing(out)
+	return t.NetshTrace && !t.Configured
 }
 
 // TraceStatus is what `netsh trace show status` says about a running

@@ -18,6 +18,11 @@ func TestParseWinHTTPTracing(t *testing.T) {
 		{"debugger only, odd values ignored", "Tracing is enabled.\nTrace Output: debugger\nTrace Level: loud\nNetwork Traffic Format: ebcdic\nMaximum size of trace file (in bytes): -5\n",
 			WinHTTPTracing{Known: true, Configured: true, Enabled: true, Output: "debugger"}},
 		{"non-breaking spaces", "Tracing is enabled.\n\u00a0\u00a0Trace Level:\u00a0 verbose (headers, APIs, and entity body)\n", WinHTTPTracing{Known: true, Configured: true, Enabled: true, Level: "verbose"}},
+		// Windows 7+: Microsoft's netsh winhttp reference says show tracing
+		// points to netsh trace; the wording here is illustrative, the
+		// parser keys only on "netsh trace" without a state line.
+		{"Windows 7+ pointer to netsh trace", "\r\nThis command is superseded: use \"netsh trace show\" to view WinHTTP tracing.\r\n", WinHTTPTracing{Known: true, NetshTrace: true}},
+		{"Vista layout that mentions netsh trace later stays Vista", "Tracing is disabled.\nSee also netsh trace.\n", WinHTTPTracing{Known: true, Configured: true}},
 		{"localized", "Aktuelle WinHTTP-Ablaufverfolgungseinstellungen:\n  Ablaufverfolgung ist deaktiviert.\n", WinHTTPTracing{}},
 		{"empty", "", WinHTTPTracing{}},
 	}
@@ -45,6 +50,23 @@ func TestRestoreCommand(t *testing.T) {
 		if got := tt.in.RestoreCommand().String(); got != tt.want {
 			t.Errorf("%+v: %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestRedirectsToNetshTrace(t *testing.T) {
+	for in, want := range map[string]bool{
+		"Use \"netsh trace start scenario=InternetClient\" instead.": true,
+		winHTTPOffOutput: false,
+		configuredOn:     false,
+		"":               false,
+		"The following command was not found: winhttp set tracing.": false,
+	} {
+		if got := RedirectsToNetshTrace([]byte(in)); got != want {
+			t.Errorf("%q: %v, want %v", in, got, want)
+		}
+	}
+	if got := (WinHTTPTracing{Known: true, NetshTrace: true}).RestoreCommand().String(); got != "netsh winhttp set tracing state=disabled" {
+		t.Errorf("restore %s", got)
 	}
 }
 

@@ -19,16 +19,17 @@ type Runner interface {
 // and standard error together (netsh writes its messages to both), and it
 // is returned on failure too.
 //
-// On Windows the programs run in their own process group, so a Ctrl-C in
-// the console reaches etlscope only: etlscope then stops the trace itself,
-// and a second Ctrl-C cannot abort the netsh trace stop that is merging the
-// trace. A cancelled ctx still kills the program.
+// On Windows the programs run in a hidden console of their own, so a
+// Ctrl-C, or the closing of the console, reaches etlscope only: etlscope
+// then stops the trace itself, and neither a second Ctrl-C nor the console
+// closing aborts the netsh trace stop that is merging the trace. A
+// cancelled ctx still kills the program.
 type ExecRunner struct{}
 
 // Run implements Runner.
 func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	ownProcessGroup(cmd)
+	ownConsole(cmd)
 	// A program started by the reproduction command may keep the output
 	// pipe open after the command itself ended; don't wait for it forever.
 	cmd.WaitDelay = 10 * time.Second

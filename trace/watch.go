@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/redact"
 )
 
 // WatchProviders are the providers `etlscope watch` enables, at verbose
@@ -24,18 +27,24 @@ var WatchProviders = []etl.GUID{decode.WebIO, decode.WinHttp, decode.Schannel, d
 // consumer, which needs Windows and cgo.
 var ErrWatchUnsupported = errors.New("watch needs Windows and a cgo build of etlscope (CGO_ENABLED=1 with a C compiler such as mingw-w64); use capture, then analyze, instead")
 
-// DefaultSessionName is the name of watch's real-time ETW session
+// SessionPrefix starts the name of every watch's real-time ETW session
 // (`logman query -ets` lists it while it runs).
-const DefaultSessionName = "etlscope-watch"
+const SessionPrefix = "etlscope-watch-"
+
+// SessionName is the ETW session name of the watch run by process pid:
+// unique per run, so a second watch neither replaces nor stops the first
+// (ETW session names are system-wide).
+func SessionName(pid int) string { return fmt.Sprintf("%s%d", SessionPrefix, pid) }
 
 // LiveEvent is one event of a live session.
 type LiveEvent struct {
-	Time     time.Time
-	Provider string
-	ID       uint16
-	Level    uint8
-	PID      uint32
-	Props    []LiveProp // the key fields (keyProps) first, then in event order
+	Time       time.Time
+	ProviderID etl.GUID
+	Provider   string
+	ID         uint16
+	Level      uint8
+	PID        uint32
+	Props      []LiveProp // the key fields (keyProps) first, then in event order
 }
 
 // LiveProp is one property of a live event.
@@ -52,7 +61,7 @@ var keyProps = []string{"EnabledProtocols", "Result", "Error", "ErrorCode", "Sta
 // NewLiveEvent builds a LiveEvent from a header and the properties as the
 // ETW consumer rendered them (name, value pairs in event order).
 func NewLiveEvent(t time.Time, provider etl.GUID, id uint16, level uint8, pid uint32, props [][2]string) *LiveEvent {
-	e := &LiveEvent{Time: t, ID: id, Level: level, PID: pid, Provider: decode.ProviderName(provider)}
+	e := &LiveEvent{Time: t, ProviderID: provider, ID: id, Level: level, PID: pid, Provider: decode.ProviderName(provider)}
 	if e.Provider == "" {
 		e.Provider = "{" + provider.String() + "}"
 	}
@@ -95,6 +104,58 @@ func showProp(name, raw string) string {
 		}
 	}
 	return raw
+}
+
+// IsCredentialEvent reports whether e carries credentials: WinHttp 100,
+// WinHttpSetCredentials, with a user name and a password — the event
+// `events --redact` drops.
+func (e *LiveEvent) IsCredentialEvent() bool {
+	return e.ProviderID == decode.WinHttp && e.ID == 100
+}
+
+// isSecretProp reports whether a property holds a secret, by the words
+// the decoder's credential kind (decode.PropCredential) uses for names:
+// password, passwd, secret, token, credential or auth blobs — not their
+// handles, lengths or sizes. A live event has names and rendered values
+// only, so the name decides.
+func isSecretProp(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"handle", "length", "size"} {
+		if strings.Contains(n, w) {
+			return false
+		}
+	}
+	for _, w := range []string{"password", "passwd", "secret", "token", "credentialblob", "authblob"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// HiddenSecret replaces a secret's value in watch's output: the text
+// events and analyze print for hidden credentials.
+const HiddenSecret = decode.Hidden
+
+// HideSecrets replaces the values of secret properties with HiddenSecret.
+// Watch applies it unless the user asked for secrets (--show-secrets).
+func (e *LiveEvent) HideSecrets() {
+	for i, p := range e.Props {
+		if isSecretProp(p.Name) && p.Raw != "" {
+			e.Props[i].Value, e.Props[i].Raw = HiddenSecret, HiddenSecret
+		}
+	}
+}
+
+// Redact replaces host names, IP addresses and user names in every
+// property with red's stable placeholders (redact.Redactor.Text: the
+// patterns `events --redact` applies to free text; a live view has no
+// trace to learn a vocabulary from first). Secret values are hidden too.
+func (e *LiveEvent) Redact(red *redact.Redactor) {
+	e.HideSecrets()
+	for i, p := range e.Props {
+		e.Props[i].Value, e.Props[i].Raw = red.Text(p.Value), red.Text(p.Raw)
+	}
 }
 
 // Lookup implements filters.Fields: provider, id, level, pid, description
@@ -152,18 +213,18 @@ func (f MatchFunc) Match(e *LiveEvent) bool { return f(e) }
 
 // WatchOptions configure a live session.
 type WatchOptions struct {
-	SessionName string           // default DefaultSessionName
+	SessionName string           // default SessionName(os.Getpid())
 	Providers   []etl.GUID       // default WatchProviders
 	Match       Matcher          // nil: every event
 	Emit        func(*LiveEvent) // called for every matching event, from one goroutine
 	// Notice receives messages for the user (a stale session replaced,
-	// events dropped). Nil discards them.
+	// events lost or dropped). Nil discards them.
 	Notice func(string)
 }
 
 func (o *WatchOptions) name() string {
 	if o.SessionName == "" {
-		return DefaultSessionName
+		return SessionName(os.Getpid())
 	}
 	return o.SessionName
 }
@@ -188,10 +249,43 @@ type liveSession interface {
 	Unsubscribe(provider etl.GUID) error
 	Process() error // blocks until Close
 	Close() error   // stops the session
+	// Lost returns what ETW counted as lost so far: events it could not
+	// put in a buffer, and real-time buffers the consumer did not take in
+	// time (EVENT_TRACE_PROPERTIES EventsLost, RealTimeBuffersLost).
+	Lost() (events, buffers uint32, err error)
 }
 
 // closeWait bounds how long watch waits for Process to return after Close.
 var closeWait = 5 * time.Second
+
+// lostEvery is how often watch asks ETW for its lost counts.
+var lostEvery = 5 * time.Second
+
+// lostCounts tracks ETW's lost counts and says when they grew.
+type lostCounts struct{ events, buffers uint32 }
+
+func (l *lostCounts) check(s liveSession, o *WatchOptions) {
+	ev, buf, err := s.Lost()
+	if err != nil || ev <= l.events && buf <= l.buffers {
+		return
+	}
+	o.notice("ETW lost events: %d events and %d real-time buffers so far (the view is incomplete; a filter does not reduce what ETW delivers, fewer busy providers do)", ev, buf)
+	l.events, l.buffers = max(ev, l.events), max(buf, l.buffers)
+}
+
+// explainStartError makes a failure to start the ETW session readable.
+// The numbers are Windows error codes (syscall.Errno on Windows).
+func explainStartError(name string, err error) error {
+	switch {
+	case errors.Is(err, syscall.Errno(5)): // ERROR_ACCESS_DENIED
+		return fmt.Errorf("start ETW session %s: %w (run etlscope from an elevated prompt: Run as administrator)", name, err)
+	case errors.Is(err, syscall.Errno(1450)): // ERROR_NO_SYSTEM_RESOURCES
+		return fmt.Errorf("start ETW session %s: %w (Windows runs at most 64 ETW sessions: list them with `logman query -ets` and stop an unused one with `logman stop NAME -ets`)", name, err)
+	case errors.Is(err, syscall.Errno(183)): // ERROR_ALREADY_EXISTS
+		return fmt.Errorf("start ETW session %s: %w (stop it with `logman stop %s -ets`)", name, err, name)
+	}
+	return fmt.Errorf("start ETW session %s: %w", name, err)
+}
 
 // runLive enables the providers on s, hands the events that arrive on
 // events to o.Emit until ctx is done or processing ends, and always tears
@@ -202,8 +296,12 @@ func runLive(ctx context.Context, s liveSession, events <-chan *LiveEvent, dropp
 	var enabled []etl.GUID
 	processing := make(chan error, 1)
 	started := false
+	var lost lostCounts
 	defer func() {
 		var errs []error
+		if started {
+			lost.check(s, o) // before the session is gone
+		}
 		for i := len(enabled) - 1; i >= 0; i-- {
 			if uerr := s.Unsubscribe(enabled[i]); uerr != nil {
 				errs = append(errs, fmt.Errorf("disable provider %s: %w", providerLabel(enabled[i]), uerr))
@@ -234,8 +332,12 @@ func runLive(ctx context.Context, s liveSession, events <-chan *LiveEvent, dropp
 	}
 	started = true
 	go func() { processing <- s.Process() }()
+	tick := time.NewTicker(lostEvery)
+	defer tick.Stop()
 	for {
 		select {
+		case <-tick.C:
+			lost.check(s, o)
 		case <-ctx.Done():
 			return nil
 		case perr := <-processing:

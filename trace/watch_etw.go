@@ -35,17 +35,14 @@ func Watch(ctx context.Context, o WatchOptions) error {
 	s, err := etw.NewSession(o.name(), cb)
 	var exists etw.ExistsError
 	if errors.As(err, &exists) {
-		// Left over by an etlscope that was killed, or another watch
-		// running now: stop it and start ours.
+		// The name is per process: left over by a killed etlscope that
+		// had this process id. Stop it and start ours.
 		o.notice("an ETW session named %s already existed; it was stopped", o.name())
 		_ = etw.KillSession(o.name())
 		s, err = etw.NewSession(o.name(), cb)
 	}
 	if err != nil {
-		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-			return fmt.Errorf("start ETW session %s: %w (run etlscope from an elevated prompt)", o.name(), err)
-		}
-		return fmt.Errorf("start ETW session %s: %w", o.name(), err)
+		return explainStartError(o.name(), err)
 	}
 	return runLive(ctx, &etwSession{s: s, name: o.name(), on: map[etl.GUID]bool{}}, events, &dropped, &o)
 }
@@ -89,6 +86,8 @@ func (e *etwSession) Unsubscribe(g etl.GUID) error {
 
 func (e *etwSession) Process() error { return e.s.Process() }
 
+func (e *etwSession) Lost() (events, buffers uint32, err error) { return queryLost(e.name) }
+
 func (e *etwSession) Close() error {
 	if len(e.on) > 0 {
 		return etw.KillSession(e.name)
@@ -117,3 +116,6 @@ func convert(e *etw.Event) *LiveEvent {
 	}
 	return NewLiveEvent(h.TimeStamp, provider, h.ID, h.Level, h.ProcessID, props)
 }
+
+// LiveWatch tells whether this build has the live ETW consumer.
+const LiveWatch = true

@@ -9,3 +9,6 @@ import "context"
 func Watch(ctx context.Context, o WatchOptions) error {
 	return ErrWatchUnsupported
 }
+
+// LiveWatch tells whether this build has the live ETW consumer.
+const LiveWatch = false

@@ -2,16 +2,21 @@ package trace
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/filters"
+	"github.com/etlscope/etlscope/redact"
 )
 
 // fakeSession records what watch does to the session. Process blocks
@@ -25,6 +30,12 @@ type fakeSession struct {
 	hangProcess bool  // Process never returns
 	closed      chan struct{}
 	closeOnce   sync.Once
+	lostEvents  atomic.Uint32 // what Lost reports
+	lostBuffers atomic.Uint32
+}
+
+func (f *fakeSession) Lost() (uint32, uint32, error) {
+	return f.lostEvents.Load(), f.lostBuffers.Load(), nil
 }
 
 func newFakeSession() *fakeSession { return &fakeSession{closed: make(chan struct{})} }
@@ -136,7 +147,7 @@ func TestWatchTeardownOnErrors(t *testing.T) {
 		{
 			name:    "processing fails: torn down",
 			setup:   func(f *fakeSession) { f.processErr = errBoom },
-			wantErr: []string{"ETW session etlscope-watch: boom"},
+			wantErr: []string{"ETW session etlscope-watch-"},
 			want:    append(append([]string{}, subscribeAll...), teardownAll...),
 		},
 		{
@@ -181,6 +192,101 @@ func TestWatchReportsDropped(t *testing.T) {
 	err := runLive(ctx, newFakeSession(), nil, &dropped, &WatchOptions{Emit: func(*LiveEvent) {}, Notice: func(s string) { notices = append(notices, s) }})
 	if err != nil || len(notices) != 1 || !strings.HasPrefix(notices[0], "7 events were dropped") {
 		t.Errorf("err %v, notices %q", err, notices)
+	}
+}
+
+func TestWatchReportsETWLost(t *testing.T) {
+	old := lostEvery
+	lostEvery = 5 * time.Millisecond
+	t.Cleanup(func() { lostEvery = old })
+	var mu sync.Mutex
+	var notices []string
+	s := newFakeSession()
+	s.lostEvents.Store(3)
+	s.lostBuffers.Store(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &WatchOptions{Emit: func(*LiveEvent) {}, Notice: func(n string) {
+		mu.Lock()
+		notices = append(notices, n)
+		mu.Unlock()
+		cancel()
+	}}
+	var dropped atomic.Uint64
+	if err := runLive(ctx, s, nil, &dropped, o); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Said once while running; unchanged counts are not repeated at the end.
+	if len(notices) != 1 || !strings.HasPrefix(notices[0], "ETW lost events: 3 events and 1 real-time buffers") {
+		t.Errorf("notices %q", notices)
+	}
+	// Counts that grow are said again, at the end too.
+	notices = nil
+	s2 := newFakeSession()
+	s2.lostEvents.Store(2)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	o.Notice = func(n string) {
+		notices = append(notices, n)
+		s2.lostEvents.Store(5)
+		cancel2()
+	}
+	mu.Unlock()
+	err := runLive(ctx2, s2, nil, &dropped, o)
+	mu.Lock()
+	if err != nil || len(notices) != 2 || !strings.Contains(notices[1], "5 events") {
+		t.Errorf("err %v, notices %q", err, notices)
+	}
+}
+
+func TestExplainStartError(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("StartTraceW failed; %w", syscall.Errno(5)), "elevated prompt"},
+		{fmt.Errorf("StartTraceW failed; %w", syscall.Errno(1450)), "at most 64 ETW sessions"},
+		{syscall.Errno(183), "logman stop etlscope-watch-7 -ets"},
+		{errBoom, "start ETW session etlscope-watch-7: boom"},
+	} {
+		err := explainStartError(SessionName(7), tt.err)
+		if !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.err) {
+			t.Errorf("%v: %v, want %q", tt.err, err, tt.want)
+		}
+	}
+}
+
+func TestSessionNameUnique(t *testing.T) {
+	if SessionName(1) == SessionName(2) || !strings.HasPrefix(SessionName(42), SessionPrefix) {
+		t.Errorf("%q %q", SessionName(1), SessionName(2))
+	}
+	if got := (&WatchOptions{}).name(); got != SessionName(os.Getpid()) {
+		t.Errorf("default name %q", got)
+	}
+}
+
+// TestLiveEventSecrets: WinHttp 100 (WinHttpSetCredentials; field names
+// from the WinHttp manifest, as decode's built-in schema has them) shows
+// no password unless asked, --redact drops the event and replaces names.
+func TestLiveEventSecrets(t *testing.T) {
+	cred := func() *LiveEvent {
+		return NewLiveEvent(time.Unix(0, 0), decode.WinHttp, 100, 4, 9, [][2]string{{"hRequest", "0x77"}, {"AuthTargets", "1"}, {"AuthScheme", "1"}, {"UserName", `CONTOSO\admin`}, {"Password", "Secret!"}})
+	}
+	e := cred()
+	if !e.IsCredentialEvent() || webIO728("0x800").IsCredentialEvent() {
+		t.Error("IsCredentialEvent")
+	}
+	e.HideSecrets()
+	if d := e.Description(); strings.Contains(d, "Secret!") || !strings.Contains(d, "Password="+HiddenSecret) || !strings.Contains(d, `CONTOSO\admin`) {
+		t.Errorf("hidden: %s", d)
+	}
+	if v, _ := e.Lookup("Password"); v != HiddenSecret {
+		t.Errorf("Lookup(Password) = %v", v)
+	}
+	e = NewLiveEvent(time.Unix(0, 0), decode.WebIO, 703, 4, 4, [][2]string{{"ServerName", "mail.contoso.com"}, {"Address", "10.1.2.3:443"}, {"Result", "0x80090326"}})
+	e.Redact(redact.NewRedactor())
+	if d := e.Description(); strings.Contains(d, "contoso") || strings.Contains(d, "10.1.2.3") || !strings.Contains(d, "SEC_E_ILLEGAL_MESSAGE") {
+		t.Errorf("redacted: %s", d)
 	}
 }
 

@@ -111,11 +111,24 @@ func SchannelTLS12ClientFix() []string {
 
 // .NET Framework keys (verified: dotnet/docs "Transport Layer Security
 // (TLS) best practices with the .NET Framework", Azure AD Connect docs).
+// v2.0.50727 is the key .NET Framework 3.5 (and 2.0) applications read.
 const (
 	DotNet4Key      = `HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319`
 	DotNet4KeyWow64 = `HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v4.0.30319`
+	DotNet2Key      = `HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727`
+	DotNet2KeyWow64 = `HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v2.0.50727`
 	DotNetRestart   = "Restart the .NET application (or its service): the .NET Framework reads these values at startup."
 )
+
+// DotNetKeys are the .NET Framework keys of b's registry views: v4.0.30319
+// and v2.0.50727, native then (on 64-bit or unknown width) Wow6432Node.
+func DotNetKeys(b Bits) []string {
+	keys := []string{DotNet4Key, DotNet2Key}
+	if b != Bits32 {
+		keys = append(keys, DotNet4KeyWow64, DotNet2KeyWow64)
+	}
+	return keys
+}
 
 // ClientTLS12Fix returns the steps that make any Schannel client offer TLS
 // 1.2 when the trace does not say which stack the client uses: the

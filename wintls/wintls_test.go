@@ -96,3 +96,20 @@ func TestProtocolNames(t *testing.T) {
 		}
 	}
 }
+
+func TestDisabledByDefaultBlocksWinHTTP(t *testing.T) {
+	for build, want := range map[uint32]bool{7601: true, 7600: true, 9200: false, 9600: false, 17763: false, 0: false} {
+		if got := DisabledByDefaultBlocksWinHTTP(Lookup(build, EditionUnknown)); got != want {
+			t.Errorf("build %d: %v, want %v", build, got, want)
+		}
+	}
+}
+
+func TestDotNetKeys(t *testing.T) {
+	if got := DotNetKeys(Bits32); len(got) != 2 || got[1] != DotNet2Key {
+		t.Errorf("32-bit: %q", got)
+	}
+	if got := DotNetKeys(Bits64); len(got) != 4 || got[3] != DotNet2KeyWow64 {
+		t.Errorf("64-bit: %q", got)
+	}
+}

@@ -21,7 +21,7 @@ type analyzeOptions struct {
 func newAnalyzeCmd(s *streams) *cobra.Command {
 	o := &analyzeOptions{}
 	cmd := &cobra.Command{
-		Use:   "analyze FILE.etl | --example",
+		Use:   "analyze [FILE.etl] | --example",
 		Short: "Diagnose TLS: enabled protocols, offered and negotiated versions, failures, fixes",
 		Long: `analyze answers in one screen which TLS versions each WinHTTP/WinINet client
 enabled (WebIO EnabledProtocols), what it offered and negotiated per connection
@@ -29,7 +29,8 @@ enabled (WebIO EnabledProtocols), what it offered and negotiated per connection
 certificate validation), and how to fix it for the Windows build that wrote the trace:
 KB3140245, DefaultSecureProtocols in both WinHttp registry keys (ready-to-paste
 reg add lines), SCHANNEL TLS 1.2 client keys. When a provider the answer needs is
-missing from the trace, it says so instead of guessing.
+missing from the trace, it says so instead of guessing. Without FILE, on Windows, it
+reads %LOCALAPPDATA%\Temp\NetTraces\NetTrace.etl, where netsh trace writes by default.
 
 Exit status:
   0  no TLS problem found, in a complete trace that holds what the diagnosis needs
@@ -41,8 +42,22 @@ Exit status:
   1  usage error`,
 		Example: `  etlscope analyze NetTrace.etl
   etlscope analyze NetTrace.etl --output html --redact > report.html`,
-		Args: traceArgs(&o.example),
+		// No file and no --example: netsh's default trace on Windows
+		// (defaultpath.go).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !o.example {
+				return nil
+			}
+			return traceArgs(&o.example)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !o.example {
+				path, err := analyzePath(args, s)
+				if err != nil {
+					return err
+				}
+				args = []string{path}
+			}
 			return runAnalyze(cmd.Context(), o, args, s)
 		},
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,12 +35,34 @@ type captureOptions struct {
 
 // captureDeps are the system hooks capture uses; tests replace them.
 // analyze runs after a successful capture (the analyze command).
+// sessionEnding reports the console closing, logoff and shutdown.
 var captureDeps = struct {
-	runner  trace.Runner
-	system  trace.System
-	goos    string
-	analyze func(ctx context.Context, path string, o *captureOptions, s *streams) error
-}{trace.ExecRunner{}, trace.LocalSystem{}, runtime.GOOS, analyzeCaptured}
+	runner        trace.Runner
+	system        trace.System
+	goos          string
+	analyze       func(ctx context.Context, path string, o *captureOptions, s *streams) error
+	sessionEnding func() (ended <-chan struct{}, stop func())
+}{trace.ExecRunner{}, trace.LocalSystem{}, runtime.GOOS, analyzeCaptured, sessionEndSignal}
+
+// sessionEndSignal reports SIGTERM, which Go delivers on Windows for
+// CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT. While it is
+// subscribed, Go's console handler blocks, which gives capture the few
+// seconds Windows allows (5 s after a console close) to restore WinHTTP
+// tracing and start netsh trace stop.
+func sessionEndSignal() (<-chan struct{}, func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	ended := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			close(ended)
+		case <-done:
+		}
+	}()
+	return ended, func() { signal.Stop(sig); close(done) }
+}
 
 func newCaptureCmd(s *streams) *cobra.Command {
 	o := &captureOptions{}
@@ -49,10 +73,19 @@ func newCaptureCmd(s *streams) *cobra.Command {
 machine that fails:
 
   netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled
-  netsh trace start scenario=InternetClient capture=yes tracefile=FILE maxsize=N overwrite=yes
+  netsh trace start scenario=InternetClient capture=yes tracefile=FILE filemode=single maxsize=N overwrite=yes
   (reproduce: press Enter when done, or --duration, or --run "COMMAND")
   netsh trace stop
   netsh winhttp set tracing state=disabled   (or the WinHTTP tracing settings found before)
+
+The WinHTTP tracing step is the HCW article's; Microsoft documents it only before
+Windows 7 / Server 2008 R2 (later netsh points to netsh trace, which records WinHTTP
+itself). It is best effort: when it fails, capture warns and traces anyway, and it
+restores WinHTTP tracing only when that step changed it.
+
+The trace file is written in single mode: when it reaches --max-size netsh stops
+recording (capture says so at once), so the reproduction is never overwritten the
+way netsh's default circular mode would overwrite it during a long wait.
 
 Before it changes anything it checks that it runs elevated, that no other netsh trace
 is running (--force-stop-existing stops it) and that FILE and FILE's .cab do not exist
@@ -60,8 +93,11 @@ is running (--force-stop-existing stops it) and that FILE and FILE's .cab do not
 directory, not netsh's %LOCALAPPDATA%\Temp\NetTraces\NetTrace.etl, which the next
 capture would overwrite.
 
-Whatever happens — an error, a timeout, Ctrl-C, a failing --run command — it stops the
-trace and restores WinHTTP tracing. A --run command that fails does not fail the
+Whatever happens — an error, a timeout, Ctrl-C, a failing --run command, the console
+window closing, logoff or shutdown — it stops the trace and restores WinHTTP tracing
+(netsh runs in a hidden console of its own, so a stop that is merging finishes even
+if Windows ends etlscope). After the stop it checks that FILE exists and is not
+empty; if not, capture fails. A --run command that fails does not fail the
 capture: reproducing the TLS failure is the point. For the HCW case, reproduce through
 WinHTTP (the first example below); Invoke-WebRequest and Test-NetConnection use .NET's
 HTTP stack and plain TCP, not WinHTTP. The examples are for cmd.exe; from PowerShell
@@ -83,7 +119,7 @@ as for analyze: 3 when a TLS problem was found).
 	fl.StringVar(&o.file, "file", "", "trace file to write (default NetTrace-<date>-<time>.etl in the current directory)")
 	fl.BoolVar(&o.force, "force", false, "overwrite the trace file (and its .cab) if they exist")
 	fl.BoolVar(&o.noPackets, "no-packets", false, "do not capture packets (capture=yes is on by default: packets show the TLS versions offered and negotiated)")
-	fl.IntVar(&o.maxSize, "max-size", 512, "netsh maxsize in MB")
+	fl.IntVar(&o.maxSize, "max-size", trace.DefaultMaxSizeMB, "netsh maxsize in MB (file mode single: netsh stops recording when it is reached)")
 	fl.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 90s, 2m); with --run, the longest the command may take")
 	fl.DurationVar(&o.stopTimeout, "stop-timeout", 15*time.Minute, "give up waiting for netsh trace stop (it merges the trace) after this long")
 	fl.StringVar(&o.run, "run", "", "PowerShell command that reproduces the problem; the capture stops when it ends")
@@ -142,11 +178,20 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 	if !quietFlag && isTerminal(s.Err) {
 		opts.Progress = s.Err
 	}
+	opts.Notice = func(msg string) { fmt.Fprintln(s.Err, "warning:", msg) }
+	ended, stopWatching := captureDeps.sessionEnding()
+	defer stopWatching()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-ended:
+			cancel(trace.ErrSessionEnding)
+		case <-ctx.Done():
+		}
+	}()
 	res, err := trace.Capture(ctx, captureDeps.runner, captureDeps.system, opts)
 	if res != nil {
-		for _, w := range res.Warnings {
-			fmt.Fprintln(s.Err, "warning:", w)
-		}
 		if res.RunErr != nil {
 			fmt.Fprintf(s.Err, "%v (expected when it reproduces the TLS failure)\n", res.RunErr)
 			if out := bytes.TrimSpace(res.RunOutput); len(out) > 0 {
@@ -162,7 +207,11 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		}
 		return err
 	}
-	fmt.Fprintf(s.Err, "wrote %s (%s of tracing); WinHTTP tracing restored (%s)\n", res.Output, res.Elapsed.Round(time.Second), res.Restore)
+	restored := "WinHTTP tracing was not changed"
+	if res.Restore.Name != "" {
+		restored = fmt.Sprintf("WinHTTP tracing restored (%s)", res.Restore)
+	}
+	fmt.Fprintf(s.Err, "wrote %s (%.1f MB, %s of tracing); %s\n", res.Output, float64(res.Size)/(1<<20), res.Elapsed.Round(time.Second), restored)
 	if o.noAnalyze {
 		fmt.Fprintf(s.Err, "analyze it with: etlscope analyze %s\n", quoteIfSpace(res.Output))
 		return nil

@@ -9,21 +9,28 @@ import (
 	"testing"
 
 	"github.com/etlscope/etlscope/internal/nettrace"
+	"github.com/etlscope/etlscope/internal/winetest"
 	"github.com/etlscope/etlscope/trace"
+	"github.com/etlscope/etlscope/wintls"
 )
 
 // fakeNetsh pretends to be netsh: `trace stop` writes the HCW scenario to
 // the trace file named in `trace start`. fail names a command that fails.
 type fakeNetsh struct {
-	t     *testing.T
-	calls []string
-	file  string
-	fail  map[string]error
+	t       *testing.T
+	calls   []string
+	file    string
+	fail    map[string]error
+	noTrace bool // trace stop writes nothing
+	onRun   func(c string)
 }
 
 func (f *fakeNetsh) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	c := name + " " + strings.Join(args, " ")
 	f.calls = append(f.calls, c)
+	if f.onRun != nil {
+		f.onRun(c)
+	}
 	if err := f.fail[c]; err != nil {
 		return []byte("The underlying connection was closed: An unexpected error occurred on a send."), err
 	}
@@ -32,7 +39,7 @@ func (f *fakeNetsh) Run(ctx context.Context, name string, args ...string) ([]byt
 			f.file = p
 		}
 	}
-	if c == "netsh trace stop" && f.file != "" {
+	if c == "netsh trace stop" && f.file != "" && !f.noTrace {
 		if err := os.WriteFile(f.file, nettrace.HCW2012(f.t), 0o644); err != nil {
 			return nil, err
 		}
@@ -48,10 +55,14 @@ type fakeSys struct{ build uint32 }
 func (fakeSys) IsElevated() (bool, error)  { return true, nil }
 func (s fakeSys) OSBuild() (uint32, error) { return s.build, nil }
 func (fakeSys) Is64BitOS() (bool, error)   { return true, nil }
+func (fakeSys) Edition() (wintls.Edition, error) {
+	return wintls.EditionServer, nil
+}
 
 func withCaptureDeps(t *testing.T, r trace.Runner, goos string) {
 	old := captureDeps
 	captureDeps.runner, captureDeps.system, captureDeps.goos = r, fakeSys{9200}, goos
+	captureDeps.sessionEnding = func() (<-chan struct{}, func()) { return nil, func() {} }
 	t.Cleanup(func() { captureDeps = old })
 }
 
@@ -62,7 +73,7 @@ func hcwSequence(file string) []string {
 		"netsh winhttp show tracing",
 		"netsh trace show status",
 		"netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled",
-		"netsh trace start scenario=InternetClient capture=yes tracefile=" + file + " maxsize=512 overwrite=yes",
+		"netsh trace start scenario=InternetClient capture=yes tracefile=" + file + " filemode=single maxsize=512 overwrite=yes",
 		"powershell.exe -NoProfile -NonInteractive -Command " + hcwRun,
 		"netsh trace stop",
 		"netsh winhttp set tracing state=disabled",
@@ -70,7 +81,7 @@ func hcwSequence(file string) []string {
 }
 
 func TestCaptureCommand(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "hcw.etl")
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &fakeNetsh{t: t}
 	withCaptureDeps(t, fake, "windows")
 	code, out, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
@@ -94,7 +105,7 @@ func TestCaptureCommand(t *testing.T) {
 }
 
 func TestCaptureRunFailsStillAnalyzes(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "hcw.etl")
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &fakeNetsh{t: t, fail: map[string]error{"powershell.exe -NoProfile -NonInteractive -Command " + hcwRun: errors.New("exit status 1")}}
 	withCaptureDeps(t, fake, "windows")
 	var analyzed string
@@ -115,8 +126,8 @@ func TestCaptureRunFailsStillAnalyzes(t *testing.T) {
 }
 
 func TestCaptureStartFails(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "hcw.etl")
-	start := "netsh trace start scenario=InternetClient capture=yes tracefile=" + file + " maxsize=512 overwrite=yes"
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
+	start := hcwSequence(file)[3]
 	fake := &fakeNetsh{t: t, fail: map[string]error{start: errors.New("exit status 1")}}
 	withCaptureDeps(t, fake, "windows")
 	code, _, errs := runCLI(t, "capture", "--file", file, "--no-analyze", "--duration", "1s")
@@ -141,7 +152,7 @@ func TestCaptureOffWindows(t *testing.T) {
 	want := `netsh winhttp show tracing
 netsh trace show status
 netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled
-netsh trace start scenario=InternetClient tracefile=C:\t\x.etl maxsize=1024 overwrite=yes
+netsh trace start scenario=InternetClient tracefile=C:\t\x.etl filemode=single maxsize=1024 overwrite=yes
 powershell.exe -NoProfile -NonInteractive -Command "Test-NetConnection outlook.office365.com -Port 443"
 netsh trace stop
 netsh winhttp set tracing state=disabled
@@ -157,14 +168,22 @@ netsh winhttp set tracing state=disabled
 }
 
 // interruptingNetsh is fakeNetsh whose reproduction command is stopped by a
-// Ctrl-C (SIGINT to this process) while it runs.
-type interruptingNetsh struct{ fakeNetsh }
+// Ctrl-C (SIGINT to this process, or interrupt when set) while it runs.
+type interruptingNetsh struct {
+	fakeNetsh
+	interrupt func()
+}
 
 func (f *interruptingNetsh) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	if name != "powershell.exe" {
 		return f.fakeNetsh.Run(ctx, name, args...)
 	}
 	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	if f.interrupt != nil {
+		f.interrupt()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	p, err := os.FindProcess(os.Getpid())
 	if err == nil {
 		err = p.Signal(os.Interrupt)
@@ -177,8 +196,8 @@ func (f *interruptingNetsh) Run(ctx context.Context, name string, args ...string
 }
 
 func TestCaptureCtrlC(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "hcw.etl")
-	fake := &interruptingNetsh{fakeNetsh{t: t}}
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
+	fake := &interruptingNetsh{fakeNetsh: fakeNetsh{t: t}}
 	withCaptureDeps(t, fake, "windows")
 	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
 		t.Error("analyzed an interrupted capture")
@@ -189,6 +208,66 @@ func TestCaptureCtrlC(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, errs)
 	}
 	if strings.Join(fake.calls, "\n") != strings.Join(hcwSequence(file), "\n") {
+		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+}
+
+// TestCaptureWinHTTPStepFails is Windows 7 and later, where Microsoft
+// documents no netsh winhttp set tracing: capture warns, starts and stops
+// the trace exactly once, restores nothing and analyzes the trace.
+func TestCaptureWinHTTPStepFails(t *testing.T) {
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
+	seq := hcwSequence(file)
+	fake := &fakeNetsh{t: t, fail: map[string]error{seq[2]: errors.New("exit status 1")}}
+	withCaptureDeps(t, fake, "windows")
+	code, out, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	if code != exitTLSProblem || !strings.Contains(out, "enabled SSL3.0|TLS1.0 only") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if got := strings.Join(fake.calls, "\n"); got != strings.Join(seq[:6], "\n") {
+		t.Errorf("commands:\n%s", got)
+	}
+	if !strings.Contains(errs, "warning: `netsh winhttp set tracing") || !strings.Contains(errs, "WinHTTP tracing was not changed") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+}
+
+func TestCaptureNoTraceWritten(t *testing.T) {
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
+	fake := &fakeNetsh{t: t, noTrace: true}
+	withCaptureDeps(t, fake, "windows")
+	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+		t.Error("analyzed a missing trace")
+		return nil
+	}
+	code, _, errs := runCLI(t, "capture", "--file", file, "--no-analyze", "--duration", "1ms")
+	if code == 0 || !strings.Contains(errs, "netsh wrote no trace") || strings.Contains(errs, "wrote "+file) {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+	if strings.Join(fake.calls, "\n") != strings.Join(append(hcwSequence(file)[:4], hcwSequence(file)[5:]...), "\n") {
+		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
+	}
+}
+
+// TestCaptureSessionEnding is the console window closing (or logoff,
+// shutdown) while the reproduction runs: WinHTTP tracing is restored
+// before the trace is stopped, and nothing is analyzed.
+func TestCaptureSessionEnding(t *testing.T) {
+	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
+	ended := make(chan struct{})
+	fake := &interruptingNetsh{fakeNetsh{t: t}, func() { close(ended) }}
+	withCaptureDeps(t, fake, "windows")
+	captureDeps.sessionEnding = func() (<-chan struct{}, func()) { return ended, func() {} }
+	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+		t.Error("analyzed an interrupted capture")
+		return nil
+	}
+	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	if code == 0 || !strings.Contains(errs, "capture interrupted: the console is closing") {
+		t.Errorf("exit %d\n%s", code, errs)
+	}
+	seq := hcwSequence(file)
+	if want := []string{seq[0], seq[1], seq[2], seq[3], seq[4], seq[6], seq[5]}; strings.Join(fake.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s", strings.Join(fake.calls, "\n"))
 	}
 }

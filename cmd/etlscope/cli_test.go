@@ -92,7 +92,7 @@ func TestInfoMatchesExpected(t *testing.T) {
 // to a temporary NetTrace.etl.
 func hcwTrace(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "NetTrace.etl")
+	path := filepath.Join(tempDir(t), "NetTrace.etl")
 	if err := os.WriteFile(path, nettrace.HCW2012(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestAnalyzeExitStatus(t *testing.T) {
 	if code != exitTLSProblem || !strings.Contains(out, "TLS PROBLEM FOUND") || !strings.Contains(out, "KB3140245") {
 		t.Errorf("HCW trace: exit %d\n%s%s", code, out, errs)
 	}
-	healthy := filepath.Join(t.TempDir(), "ok.etl")
+	healthy := filepath.Join(tempDir(t), "ok.etl")
 	os.WriteFile(healthy, nettrace.Healthy(t), 0o644)
 	if code, out, errs := runCLI(t, "analyze", healthy, "-o", "json"); code != exitOK || !strings.Contains(out, `"severity": "ok"`) {
 		t.Errorf("healthy trace: exit %d\n%s%s", code, out, errs)
@@ -115,7 +115,7 @@ func TestAnalyzeExitStatus(t *testing.T) {
 		!strings.Contains(out, "the filter removed 4 events") || strings.Contains(out, "EnabledProtocols 0xa0") {
 		t.Errorf("filtered analyze: exit %d\n%s", code, out)
 	}
-	if code, _, _ := runCLI(t, "analyze", filepath.Join(t.TempDir(), "missing.etl")); code != exitBadInput {
+	if code, _, _ := runCLI(t, "analyze", filepath.Join(tempDir(t), "missing.etl")); code != exitBadInput {
 		t.Errorf("missing file: exit %d", code)
 	}
 }
@@ -163,7 +163,7 @@ func TestFilterSelectsACHEvents(t *testing.T) {
 	b.WebIOISCStop(p, nettrace.ISC{Connection: 1, HostName: "a.example", Result: 0x80090326})
 	b.WinHttpAPI(p, 1, "WinHttpOpen", 9, 0)
 	b.SchannelAlertReceived(p, nil, 70)
-	path := filepath.Join(t.TempDir(), "x.etl")
+	path := filepath.Join(tempDir(t), "x.etl")
 	data, err := b.Bytes()
 	if err != nil {
 		t.Fatal(err)
@@ -211,14 +211,15 @@ func TestEventsRedact(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "bad.etl")
+	bad := filepath.Join(tempDir(t), "bad.etl")
 	os.WriteFile(bad, []byte(strings.Repeat("not an etl file ", 100)), 0o644)
+	missing := filepath.Join(tempDir(t), "missing.etl")
 	tests := []struct {
 		args []string
 		code int
 		msg  string
 	}{
-		{[]string{"info", filepath.Join(t.TempDir(), "missing.etl")}, exitBadInput, "no such file"},
+		{[]string{"info", missing}, exitBadInput, notExistText(t, missing)},
 		{[]string{"info", bad}, exitBadInput, "not an ETL file"},
 		{[]string{"info", bad, "extra"}, exitUsage, "one trace file at a time"},
 		{[]string{"events", bad, "-f", "id =="}, exitUsage, "^"},
@@ -249,7 +250,7 @@ func TestConversationsAndPcap(t *testing.T) {
 		t.Errorf("redacted conversations:\n%s", out)
 	}
 
-	pc := filepath.Join(t.TempDir(), "out.pcapng")
+	pc := filepath.Join(tempDir(t), "out.pcapng")
 	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
@@ -260,9 +261,9 @@ func TestConversationsAndPcap(t *testing.T) {
 		t.Errorf("--force: exit %d", code)
 	}
 	// A failed export leaves no file behind.
-	bad := filepath.Join(t.TempDir(), "bad.etl")
+	bad := filepath.Join(tempDir(t), "bad.etl")
 	os.WriteFile(bad, []byte("not an etl file, not at all, no"), 0o644)
-	failed := filepath.Join(t.TempDir(), "failed.pcapng")
+	failed := filepath.Join(tempDir(t), "failed.pcapng")
 	if code, _, _ := runCLI(t, "pcap", bad, failed); code != exitBadInput {
 		t.Errorf("pcap of a bad file: exit %d", code)
 	}
@@ -274,7 +275,7 @@ func TestConversationsAndPcap(t *testing.T) {
 		t.Skip("tshark not installed (apt-get install tshark): skipping the Wireshark cross-check of the pcapng export")
 	}
 	cmd := exec.Command(tshark, "-r", pc, "-T", "fields", "-e", "tls.record.version", "-e", "tls.alert_message.desc", "-e", "tls.handshake.extensions_server_name")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "HOME="+tempDir(t))
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tshark: %v\n%s", err, b)
@@ -290,7 +291,7 @@ func TestConversationsAndPcap(t *testing.T) {
 }
 
 func TestEventsManifest(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	manifest := filepath.Join(dir, "contoso.man")
 	os.WriteFile(manifest, []byte(`<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events">
  <instrumentation><events>

@@ -29,9 +29,11 @@ func newDoctorCmd(s *streams) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check this Windows machine's TLS settings for WinHTTP and Schannel (Windows)",
 		Long: `doctor reads, without changing anything:
-  - the Windows build (RtlGetVersion) and whether Windows is 64-bit;
-  - KB3140245 where it matters (Windows 7 / 2008 R2 / 2012), from the installed-updates
-    list (wmic qfe, else PowerShell Get-HotFix);
+  - the Windows build and product type (RtlGetVersion: Windows 8 and Server 2012 share
+    build 9200) and whether Windows is 64-bit;
+  - KB3140245 where it exists (Windows 7 SP1 / 2008 R2 SP1 / Server 2012; never Windows 8),
+    from the installed-updates list (wmic qfe, else PowerShell Get-HotFix; output it cannot
+    read makes the row "unknown", never "not installed");
   - DefaultSecureProtocols under HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet
     Settings\WinHttp and its Wow6432Node twin;
   - the SCHANNEL protocol keys (TLS 1.0 to 1.3, Client and Server: Enabled, DisabledByDefault);
@@ -39,7 +41,8 @@ func newDoctorCmd(s *streams) *cobra.Command {
     both registry views);
   - the Internet Options SecureProtocols values (HKCU, HKLM and their policies).
 It compares them with the defaults of this Windows build and prints ready-to-paste
-fixes. Conclusions that rest on believed (not verified) facts are marked [believed].
+fixes: reg add lines carry /reg:64 on 64-bit Windows, so they write the key they name
+even from a 32-bit console, and each fix says what must restart (SCHANNEL: reboot). Conclusions that rest on believed (not verified) facts are marked [believed].
 Exit status 3 when TLS 1.2 is not available to WinHTTP. Windows only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -42,6 +43,9 @@ func TestDoctorCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "doctor", "-o", "yaml"); code != exitUsage {
 		t.Errorf("bad format: exit %d", code)
+	}
+	if runtime.GOOS == "windows" {
+		return // the real doctor would read this machine
 	}
 	doctorDeps = old
 	if code, _, errs := runCLI(t, "doctor"); code != exitUsage || !strings.Contains(errs, "Windows only") {

@@ -37,7 +37,7 @@ func TestExampleTrace(t *testing.T) {
 		return m
 	}
 	freshData := nettrace.HCW2012(t)
-	fresh := filepath.Join(t.TempDir(), "NetTrace.etl")
+	fresh := filepath.Join(tempDir(t), "NetTrace.etl")
 	os.WriteFile(fresh, freshData, 0o644)
 	want := analysis(fresh)
 	update := flag.Lookup("update") != nil && flag.Lookup("update").Value.String() == "true"

@@ -23,7 +23,7 @@ func TestInfoGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "NetTrace.etl")
+	path := filepath.Join(tempDir(t), "NetTrace.etl")
 	os.WriteFile(path, data, 0o644)
 	for _, format := range []string{"table", "json", "csv", "markdown", "html"} {
 		code, out, errs := runCLI(t, "info", path, "--redact", "-o", format)

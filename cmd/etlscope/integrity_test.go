@@ -62,7 +62,7 @@ func lateFailureTrace(t *testing.T, o etltest.Options, failing bool) []byte {
 
 func writeTrace(t *testing.T, data []byte) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "NetTrace.etl")
+	path := filepath.Join(tempDir(t), "NetTrace.etl")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // is snake_case.
 func TestJSONDocMatchesOutput(t *testing.T) {
 	keys, maps := docKeys(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -53,7 +53,7 @@ func pktmonTrace(t *testing.T) (path string, events int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path = filepath.Join(t.TempDir(), "PktMon.etl")
+	path = filepath.Join(tempDir(t), "PktMon.etl")
 	os.WriteFile(path, data, 0o644)
 	return path, b.W.Len()
 }
@@ -87,7 +87,7 @@ func TestPktMonConversationsAndPcap(t *testing.T) {
 	}
 
 	// pcap: one pcapng packet per packet event, drops and copies included.
-	pc := filepath.Join(t.TempDir(), "x.pcapng")
+	pc := filepath.Join(tempDir(t), "x.pcapng")
 	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: exit %d: %s", code, errs)
 	}
@@ -140,13 +140,13 @@ func TestRasUserNotShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := b.Bytes()
-	path := filepath.Join(t.TempDir(), "vpn.etl")
+	path := filepath.Join(tempDir(t), "vpn.etl")
 	os.WriteFile(path, data, 0o644)
 	code, out, _ := runCLI(t, "events", path, "-o", "csv")
 	if code != 0 || strings.Contains(out, "alice") || !strings.Contains(out, "VPN packet sent") {
 		t.Errorf("events: exit %d\n%s", code, out)
 	}
-	pc := filepath.Join(t.TempDir(), "vpn.pcapng")
+	pc := filepath.Join(tempDir(t), "vpn.pcapng")
 	if code, _, errs := runCLI(t, "pcap", path, pc); code != 0 {
 		t.Fatalf("pcap: %d %s", code, errs)
 	}

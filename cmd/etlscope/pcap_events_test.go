@@ -39,7 +39,7 @@ func TestPcapEventsWithTshark(t *testing.T) {
 		}
 		wantMsgs = append(wantMsgs, e.Description)
 	}
-	pc := filepath.Join(t.TempDir(), "out.pcapng")
+	pc := filepath.Join(tempDir(t), "out.pcapng")
 	if code, _, errs := runCLI(t, "pcap", path, pc, "--events"); code != 0 {
 		t.Fatalf("pcap --events: exit %d: %s", code, errs)
 	}

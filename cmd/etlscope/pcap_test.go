@@ -13,7 +13,7 @@ import (
 // writes a file named json.
 func TestPcapOutputArguments(t *testing.T) {
 	path := hcwTrace(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	t.Chdir(dir)
 	tests := []struct {
 		name string

@@ -104,7 +104,7 @@ func privacyTrace(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "privacy.etl")
+	path := filepath.Join(tempDir(t), "privacy.etl")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRedactEveryCommandEveryFormat(t *testing.T) {
 // equals that of IN.
 func TestRedactCommand(t *testing.T) {
 	in := privacyTrace(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	out := filepath.Join(dir, "out.etl")
 	mapFile := filepath.Join(dir, "map.json")
 	code, stdout, errs := runCLI(t, "redact", in, out, "--map", mapFile)
@@ -333,7 +333,7 @@ func TestRedactRealSamples(t *testing.T) {
 				// the large others take minutes under --redact (see README).
 				t.Skip("no user name in this sample's paths")
 			}
-			out := filepath.Join(t.TempDir(), "out.etl")
+			out := filepath.Join(tempDir(t), "out.etl")
 			if code, _, errs := runCLI(t, "redact", in, out); code != 0 {
 				t.Fatalf("redact: exit %d: %s", code, errs)
 			}

@@ -51,7 +51,7 @@ func TestOneTimeFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "pacific.etl")
+	path := filepath.Join(tempDir(t), "pacific.etl")
 	os.WriteFile(path, data, 0o644)
 	utc := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z`)
 	pacific := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}-07:00`) // March 12, 2024: daylight time

@@ -30,7 +30,34 @@ func TestWatchCommand(t *testing.T) {
 	}
 }
 
+// TestWatchSecrets: the WinHttp credential event shows no password by
+// default, shows it with --show-secrets, and is dropped with --redact,
+// which also replaces host names.
+func TestWatchSecrets(t *testing.T) {
+	old := watchDeps
+	t.Cleanup(func() { watchDeps = old })
+	watchDeps.watch = func(ctx context.Context, o trace.WatchOptions) error {
+		o.Emit(trace.NewLiveEvent(time.Unix(0, 0), decode.WinHttp, 100, 4, 9, [][2]string{{"UserName", `CONTOSO\admin`}, {"Password", "Secret!"}}))
+		o.Emit(trace.NewLiveEvent(time.Unix(0, 0), decode.WebIO, 703, 4, 9, [][2]string{{"ServerName", "mail.contoso.com"}, {"LocalAddress", "10.1.2.3:50000"}}))
+		return nil
+	}
+	_, out, _ := runCLI(t, "watch")
+	if strings.Contains(out, "Secret!") || !strings.Contains(out, "Password="+trace.HiddenSecret) || !strings.Contains(out, "mail.contoso.com") {
+		t.Errorf("default:\n%s", out)
+	}
+	if _, out, _ = runCLI(t, "watch", "--show-secrets"); !strings.Contains(out, "Password=Secret!") {
+		t.Errorf("--show-secrets:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "watch", "--redact")
+	if strings.Contains(out, "Secret!") || strings.Contains(out, "CONTOSO") || strings.Contains(out, "contoso") || strings.Contains(out, "10.1.2.3") || strings.Count(out, "\n") != 1 {
+		t.Errorf("--redact:\n%s", out)
+	}
+}
+
 func TestWatchOffWindows(t *testing.T) {
+	if trace.LiveWatch {
+		t.Skip("this build has the live ETW consumer")
+	}
 	if code, _, errs := runCLI(t, "watch"); code != exitUsage || !strings.Contains(errs, "needs Windows and a cgo build") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
