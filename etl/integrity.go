@@ -136,6 +136,7 @@ type pass struct {
 	found    Integrity
 	progress int64 // bytes of buffers loaded
 	onIssue  func(Issue)
+	prefetch Prefetch
 }
 
 // Integrity returns a copy of the findings so far: those of Open, which
@@ -155,7 +156,7 @@ func (f *File) Integrity() Integrity {
 
 // startPass begins the findings of a new iteration.
 func (f *File) startPass(opts ReadOptions) *pass {
-	return &pass{onIssue: opts.OnIssue}
+	return &pass{onIssue: opts.OnIssue, prefetch: opts.Prefetch}
 }
 
 // report records an issue found by iteration p and passes it to the

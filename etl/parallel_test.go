@@ -20,7 +20,7 @@ func readWithProcs(t *testing.T, b []byte, procs int, fileOrder bool) (events, w
 	t.Helper()
 	old := runtime.GOMAXPROCS(procs)
 	defer runtime.GOMAXPROCS(old)
-	evs, warns, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder})
+	evs, warns, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder, Prefetch: etl.PrefetchAlways})
 	var e, w strings.Builder
 	for _, ev := range evs {
 		fmt.Fprintf(&e, "%d/%d/%d/%x\n", ev.Timestamp, ev.CPU, ev.ID, ev.UserData)
@@ -87,7 +87,7 @@ func TestParallelEarlyStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		for _, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder}) {
+		for _, err := range f.Events(etl.ReadOptions{FileOrder: fileOrder, Prefetch: etl.PrefetchAlways}) {
 			if err != nil {
 				t.Fatal(err)
 			}

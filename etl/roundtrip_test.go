@@ -179,7 +179,7 @@ func TestParallelDecompressionMatches(t *testing.T) {
 	read := func(procs int, fileOrder bool) []string {
 		old := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(old)
-		evs, warns, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder})
+		evs, warns, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder, Prefetch: etl.PrefetchAlways})
 		if len(warns) > 0 {
 			t.Fatal(warns)
 		}
