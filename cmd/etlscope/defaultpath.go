@@ -33,15 +33,15 @@ func netTraceUnder(localAppData string) string {
 // it exists.
 func defaultTraceIn(localAppData string) (string, error) {
 	if localAppData == "" {
-		return "", errors.New("no FILE.etl given, and %LOCALAPPDATA% is not set: name the trace to analyze")
+		return "", errors.New("no FILE.etl given, and %LOCALAPPDATA% is not set: name the trace to analyze, or use --example")
 	}
 	p := netTraceUnder(localAppData)
 	st, err := os.Stat(p)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("no FILE.etl given, and netsh's default trace %s cannot be read (%w): name the trace to analyze", p, err)
+		return "", fmt.Errorf("no FILE.etl given, and netsh's default trace %s cannot be read (%w): name the trace to analyze, or use --example", p, err)
 	case st.IsDir():
-		return "", fmt.Errorf("no FILE.etl given, and netsh's default trace %s is a directory: name the trace to analyze", p)
+		return "", fmt.Errorf("no FILE.etl given, and netsh's default trace %s is a directory: name the trace to analyze, or use --example", p)
 	}
 	return p, nil
 }
