@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/etlscope/etlscope/etl"
@@ -35,7 +36,7 @@ type Facts struct {
 	procs   map[uint32]*ProcessTLS
 	order   []uint32 // pids in first-seen order
 	masks   []maskSeen
-	convs   []*packet.Conversation
+	convs   iter.Seq[*packet.Conversation] // each valid only during its iteration step (packet.Tracker.All)
 	hostOf  map[uint64]string // WebIO connection pointer → host
 	dnsName map[string]string // IP address → queried name (DNS-Client)
 	// names are process image names by PID from Kernel-Process and kernel
