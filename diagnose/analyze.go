@@ -38,7 +38,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	h := f.Header()
 	a := &Analysis{File: name, OS: wintls.Lookup(h.OSBuild, wintls.EditionUnknown), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
 	facts := &Facts{OS: a.OS, Bits: wintls.BitsFromPointerSize(h.PointerSize), Providers: a.Providers,
-		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
+		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	x := packet.NewExtractor()
 	tr := packet.NewTracker()
 	wanted := func(ev *etl.Event) bool { return providers[ev.Provider] && ev.Kind == etl.KindEventHeader }
