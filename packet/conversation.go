@@ -3,6 +3,7 @@ package packet
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"net/netip"
 	"slices"
@@ -210,6 +211,7 @@ type Conversation struct {
 	half     [3]*halfStream
 	released bool        // the handshake is decided: byte streams no longer followed
 	pool     *streamPool // where released TLS parsers go for reuse (nil: none)
+	key      connKey
 }
 
 // Proxy describes an HTTP CONNECT tunnel (RFC 9110 §9.3.6).
@@ -304,7 +306,10 @@ type connKey struct {
 }
 
 func keyOf(xa, ya netip.Addr, xp, yp uint16) connKey {
-	x, y := xa.As16(), ya.As16()
+	return keyOf2(xa.As16(), ya.As16(), xp, yp)
+}
+
+func keyOf2(x, y [16]byte, xp, yp uint16) connKey {
 	c := bytes.Compare(x[:], y[:])
 	if c < 0 || (c == 0 && xp < yp) {
 		return connKey{x, y, xp, yp}
@@ -328,13 +333,16 @@ const (
 // summary.go) that later segments only update counters of.
 type Tracker struct {
 	dec      *decoder
-	pending  map[connKey]uint32      // owners (TCPIP connect events) of connections not seen yet
-	index    map[connKey]int32       // slot of the latest connection of each 4-tuple
+	pending  map[connKey]uint32 // owners (TCPIP connect events) of connections not seen yet
+	seed     maphash.Seed
+	index    map[uint64]int32        // slot of the latest connection of each 4-tuple, by hash of its key
+	overflow map[connKey]int32       // the same for keys whose hash another key in index has
 	live     map[int32]*Conversation // connections not folded yet, by slot
 	sums     store                   // one summary per connection, by slot (ID-1); zero while live
 	strs     strtab                  // SNI, version lists, ALPN of the summaries
 	extras   []*extra                // alerts, proxies, HelloRetryRequests of the summaries
 	pool     streamPool              // TLS parsers of released connections, for reuse
+	collide  bool                    // tests: every key hashes alike
 	noFold   bool                    // tests: keep every connection live
 	dropped  int
 	segments int
@@ -367,7 +375,7 @@ const maxSeen = 8192
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{dec: newDecoder(), index: map[connKey]int32{}, live: map[int32]*Conversation{},
+	return &Tracker{dec: newDecoder(), seed: maphash.MakeSeed(), index: map[uint64]int32{}, live: map[int32]*Conversation{},
 		pending: map[connKey]uint32{}, seen: map[pktID]struct{}{}}
 }
 
@@ -384,7 +392,7 @@ func (t *Tracker) SetOwner(local, remote netip.AddrPort, pid uint32) {
 		return
 	}
 	k := keyOf(local.Addr(), remote.Addr(), local.Port(), remote.Port())
-	if slot, ok := t.index[k]; ok {
+	if slot, ok := t.lookup(k); ok {
 		if c := t.live[slot]; c != nil {
 			if !c.PIDKnown || !c.finished() {
 				c.PID, c.PIDKnown = pid, true
@@ -456,7 +464,7 @@ func (t *Tracker) Add(f *Frame) {
 	t.segments++
 	first := f.Drop || t.firstCopy(f)
 	k := keyOf(s.Src.Addr(), s.Dst.Addr(), s.Src.Port(), s.Dst.Port())
-	slot, found := t.index[k]
+	slot, found := t.lookup(k)
 	var c *Conversation
 	var sum *summary
 	if found {
@@ -490,7 +498,8 @@ func (t *Tracker) Add(f *Frame) {
 		default:
 			c.Client, c.Server = s.Dst, s.Src
 		}
-		t.index[k] = slot
+		c.key = k
+		t.insert(k, slot)
 		t.live[slot] = c
 	}
 	if sum != nil {
@@ -525,6 +534,49 @@ func (t *Tracker) Add(f *Frame) {
 		t.fold(int(slot), c)
 		delete(t.live, slot)
 	}
+}
+
+// lookup returns the slot of the latest connection of k. The index is
+// keyed by a 64-bit hash of k (16 bytes an entry instead of 40); the rare
+// key whose hash collides with another's lives in overflow.
+func (t *Tracker) lookup(k connKey) (int32, bool) {
+	if slot, ok := t.index[t.hash(k)]; ok && t.keyAt(slot) == k {
+		return slot, true
+	}
+	if t.overflow != nil {
+		slot, ok := t.overflow[k]
+		return slot, ok
+	}
+	return 0, false
+}
+
+func (t *Tracker) hash(k connKey) uint64 {
+	if t.collide {
+		return 0
+	}
+	return maphash.Comparable(t.seed, k)
+}
+
+// insert makes slot the latest connection of k.
+func (t *Tracker) insert(k connKey, slot int32) {
+	h := t.hash(k)
+	if old, ok := t.index[h]; ok && t.keyAt(old) != k {
+		if t.overflow == nil {
+			t.overflow = map[connKey]int32{}
+		}
+		t.overflow[k] = slot
+		return
+	}
+	t.index[h] = slot
+}
+
+// keyAt returns the key of the connection at slot.
+func (t *Tracker) keyAt(slot int32) connKey {
+	if c := t.live[slot]; c != nil {
+		return c.key
+	}
+	s := t.sums.at(int(slot))
+	return keyOf2(s.client, s.server, s.cport, s.sport)
 }
 
 // finished reports whether a SYN on the connection's 4-tuple starts a new
@@ -618,7 +670,7 @@ func (t *Tracker) Conversations() []*Conversation {
 // followed).
 func (c *Conversation) Clone() *Conversation {
 	n := *c
-	n.half, n.pool = [3]*halfStream{}, nil
+	n.half, n.pool, n.key = [3]*halfStream{}, nil, connKey{}
 	if c.ClientHello != nil {
 		ch := *c.ClientHello
 		ch.SupportedVersions = slices.Clone(ch.SupportedVersions)

@@ -11,3 +11,11 @@ func NewTrackerNoFold() *Tracker {
 
 // Folded returns how many connections t holds as summaries.
 func Folded(t *Tracker) int { return t.sums.n - len(t.live) }
+
+// NewTrackerColliding returns a Tracker whose connection keys all hash
+// alike: every lookup after the first goes through the overflow table.
+func NewTrackerColliding() *Tracker {
+	t := NewTracker()
+	t.collide = true
+	return t
+}

@@ -42,9 +42,10 @@ func seg(t *testing.T, src, dst netip.AddrPort, seq uint32, flags string, payloa
 // reuse: the second SYN starts a new connection, RFC 9293 §3.5).
 func TestOwners(t *testing.T) {
 	get := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") // not TLS: decided at once
-	for _, fold := range []bool{true, false} {
+	for i, fold := range []bool{true, false, true} {
 		tr := NewTracker()
 		tr.noFold = !fold
+		tr.collide = i == 2 // every key in the overflow table
 		// Owner first, then the connection.
 		tr.SetOwner(tcpClient, tcpServer, 100)
 		tr.Add(seg(t, tcpClient, tcpServer, 1, "S", nil, 1))

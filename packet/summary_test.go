@@ -44,7 +44,8 @@ func framesOf(t *testing.T, data []byte) []*packet.Frame {
 // capture shapes of shapes_test.go (real crypto/tls handshakes: TLS 1.0–1.3,
 // HelloRetryRequest, proxies, PktMon copies and drops, Wi-Fi, VPN, snap
 // length, mid-stream), the scenarios of packet_test.go, a gentrace file
-// (the benchmark input) and the real samples when ../shared is present.
+// (the benchmark input) and the real samples when ../shared is present;
+// and so does a tracker whose connection keys all hash alike.
 func TestFoldRoundTrip(t *testing.T) {
 	inputs := map[string][]byte{}
 	b := nettrace.New(etltest.Options{Build: 22621})
@@ -86,18 +87,19 @@ func TestFoldRoundTrip(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			flat, whole := packet.NewTracker(), packet.NewTrackerNoFold()
+			flat, whole, coll := packet.NewTracker(), packet.NewTrackerNoFold(), packet.NewTrackerColliding()
 			for _, fr := range frames {
 				flat.Add(fr)
 				whole.Add(fr)
+				coll.Add(fr)
 			}
 			folded += packet.Folded(flat)
 			if packet.Folded(whole) != 0 {
 				t.Fatalf("the reference tracker folded %d connections", packet.Folded(whole))
 			}
-			got, want := flat.Conversations(), whole.Conversations()
-			if len(got) != len(want) {
-				t.Fatalf("%d conversations, want %d", len(got), len(want))
+			got, want, gotColl := flat.Conversations(), whole.Conversations(), coll.Conversations()
+			if len(got) != len(want) || len(gotColl) != len(want) {
+				t.Fatalf("%d conversations (%d with colliding hashes), want %d", len(got), len(gotColl), len(want))
 			}
 			var viaAll []*packet.Conversation
 			for c := range flat.All() {
@@ -108,6 +110,9 @@ func TestFoldRoundTrip(t *testing.T) {
 				if g := got[i].Clone(); !reflect.DeepEqual(g, w) {
 					t.Errorf("conversation %d (%s):\n got %+v\nwant %+v", i, w.Key(), g, w)
 					continue
+				}
+				if g := gotColl[i].Clone(); !reflect.DeepEqual(g, w) {
+					t.Errorf("conversation %d (%s) with colliding hashes:\n got %+v\nwant %+v", i, w.Key(), g, w)
 				}
 				if g := viaAll[i]; !reflect.DeepEqual(g, w) {
 					t.Errorf("conversation %d (%s) via All:\n got %+v\nwant %+v", i, w.Key(), g, w)
