@@ -339,7 +339,10 @@ type Tracker struct {
 	overflow map[connKey]int32       // the same for keys whose hash another key in index has
 	live     map[int32]*Conversation // connections not folded yet, by slot
 	sums     store                   // one summary per connection, by slot (ID-1); zero while live
-	strs     strtab                  // SNI, version lists, ALPN of the summaries
+	strs     strtab                  // SNIs of the summaries
+	chShapes interner[chShape]       // the rest of their ClientHellos
+	shShapes interner[shShape]       // their ServerHellos
+	addrs6   interner[netip.Addr]    // their IPv6 addresses
 	extras   []*extra                // alerts, proxies, HelloRetryRequests of the summaries
 	pool     streamPool              // TLS parsers of released connections, for reuse
 	collide  bool                    // tests: every key hashes alike
@@ -505,15 +508,16 @@ func (t *Tracker) Add(f *Frame) {
 	if sum != nil {
 		switch {
 		case f.Drop:
-			if sum.drops == 0 {
-				sum.dropReason, sum.dropLocation = f.DropReason, f.DropLocation
+			x := t.extraOf(sum)
+			if x.drops == 0 {
+				x.dropReason, x.dropLocation = f.DropReason, f.DropLocation
 			}
-			sum.drops = satInc(sum.drops)
+			x.drops++
 		case !first:
 			t.stats.Copies++
 			sum.duplicates = satInc(sum.duplicates)
 		default:
-			sum.add(&s)
+			t.addFolded(sum, &s)
 		}
 		return
 	}
@@ -576,7 +580,8 @@ func (t *Tracker) keyAt(slot int32) connKey {
 		return c.key
 	}
 	s := t.sums.at(int(slot))
-	return keyOf2(s.client, s.server, s.cport, s.sport)
+	c, v := t.clientAddr(s), t.serverAddr(s)
+	return keyOf(c.Addr(), v.Addr(), c.Port(), v.Port())
 }
 
 // finished reports whether a SYN on the connection's 4-tuple starts a new

@@ -21,15 +21,13 @@ import (
 // Go's default GC settings. Conversations are rebuilt from summaries when
 // they are read (Tracker.All, Tracker.Conversations).
 
-// summary is a decided connection folded to a fixed size, without
-// pointers.
+// summary is a decided connection folded to a fixed size (120 bytes),
+// without pointers.
 type summary struct {
-	client, server [16]byte // As16 form
+	client, server uint32 // IPv4 address, or with sumClient6/sumServer6 an index into Tracker.addrs6
 	cport, sport   uint16
 	flags          sumFlags
 	resetBy, finBy Side
-	sessionIDLen   uint8
-	sentinel       uint8 // ServerHello.DowngradeSentinel: index into sentinels
 	first, last    Stamp
 	chAt, shAt     Stamp
 	resetAt, finAt Stamp
@@ -38,22 +36,14 @@ type summary struct {
 	frames         uint32
 	duplicates     uint32
 	keepAlives     uint32
-	zeroWindow     uint32
-	drops          uint32
-	dropReason     uint32
-	dropLocation   uint32
 	recordVersion  [2]tlswire.Version
-	offeredSuites  uint32
-	// ClientHello (sumClientHello set)
-	sni, versions, alpn uint32 // string table indexes
-	chRecord, chLegacy  tlswire.Version
-	// ServerHello (sumServerHello set)
-	shLegacy, shSelected tlswire.Version
-	cipher               uint16
-	extra                uint32 // index into Tracker.extras, 0 for none
+	sni            uint32 // string table index
+	ch             uint32 // clientHello shape index, 0 for none
+	sh             uint32 // serverHello shape index, 0 for none
+	extra          uint32 // index into Tracker.extras, 0 for none
 }
 
-type sumFlags uint32
+type sumFlags uint16
 
 const (
 	sumClientKnown sumFlags = 1 << iota
@@ -65,17 +55,49 @@ const (
 	sumAppDataServer
 	sumMidStream
 	sumTruncated
-	sumClient4 // client address is IPv4
-	sumServer4
-	sumClientHello
-	sumCHTruncated
-	sumCHSSLv2
-	sumServerHello
-	sumSHTruncated
+	sumClient6
+	sumServer6
 )
 
-// sentinels are the values of ServerHello.DowngradeSentinel.
-var sentinels = [...]string{"", "TLS1.2", "TLS1.1-or-below"}
+// chShape is what a ClientHello contributes besides its SNI; few distinct
+// shapes occur in a trace (one per client TLS stack and configuration).
+type chShape struct {
+	versions, alpn string // encodeVersions, encodeStrings
+	record, legacy tlswire.Version
+	offeredSuites  int
+	sessionIDLen   int
+	sslv2          bool
+	truncated      bool
+}
+
+// shShape is what a final ServerHello says.
+type shShape struct {
+	legacy, selected tlswire.Version
+	cipher           uint16
+	sentinel         string
+	truncated        bool
+}
+
+// interner keeps distinct values of a comparable type; index 0 is none.
+type interner[T comparable] struct {
+	idx  map[T]uint32
+	vals []T
+}
+
+func (n *interner[T]) intern(v T) uint32 {
+	if i, ok := n.idx[v]; ok {
+		return i
+	}
+	if n.idx == nil {
+		n.idx = map[T]uint32{}
+		var zero T
+		n.vals = []T{zero}
+	}
+	i := uint32(len(n.vals))
+	n.vals = append(n.vals, v)
+	n.idx[v] = i
+	return i
+}
 
 // extra holds what few connections have.
 type extra struct {
@@ -83,7 +105,10 @@ type extra struct {
 	helloRetry       *tlswire.ServerHello
 	clientHelloRetry *tlswire.ClientHello
 	proxy            *Proxy
-	sentinel         string // a DowngradeSentinel not in sentinels
+	zeroWindow       int
+	drops            int
+	dropReason       uint32
+	dropLocation     uint32
 }
 
 // strtab interns strings: index 0 is "".
@@ -137,14 +162,31 @@ func (s *store) add() int {
 
 func (s *store) at(slot int) *summary { return &s.blocks[slot/blockSize][slot%blockSize] }
 
-func addr16(a netip.Addr) ([16]byte, bool) { return a.As16(), a.Is4() }
-
-func addrOf(b [16]byte, is4 bool) netip.Addr {
-	a := netip.AddrFrom16(b)
-	if is4 {
-		return a.Unmap()
+// ref returns how a summary stores a: an IPv4 address itself, an IPv6
+// one (v6 true) as an index into addrs6.
+func (t *Tracker) ref(a netip.Addr) (r uint32, v6 bool) {
+	if a.Is4() {
+		b := a.As4()
+		return binary.BigEndian.Uint32(b[:]), false
 	}
-	return a
+	return t.addrs6.intern(a), true
+}
+
+func (t *Tracker) addr(r uint32, v6 bool) netip.Addr {
+	if v6 {
+		return t.addrs6.vals[r]
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], r)
+	return netip.AddrFrom4(b)
+}
+
+func (t *Tracker) clientAddr(s *summary) netip.AddrPort {
+	return netip.AddrPortFrom(t.addr(s.client, s.flags&sumClient6 != 0), s.cport)
+}
+
+func (t *Tracker) serverAddr(s *summary) netip.AddrPort {
+	return netip.AddrPortFrom(t.addr(s.server, s.flags&sumServer6 != 0), s.sport)
 }
 
 func sat32(n int) uint32 {
@@ -221,13 +263,13 @@ func decodeStrings(s string, into []string) []string {
 func (t *Tracker) fold(slot int, c *Conversation) {
 	s := t.sums.at(slot)
 	*s = summary{}
-	var c4, s4 bool
-	s.client, c4 = addr16(c.Client.Addr())
-	s.server, s4 = addr16(c.Server.Addr())
+	var c6, s6 bool
+	s.client, c6 = t.ref(c.Client.Addr())
+	s.server, s6 = t.ref(c.Server.Addr())
 	s.cport, s.sport = c.Client.Port(), c.Server.Port()
 	f := &s.flags
-	setFlag(f, sumClient4, c4)
-	setFlag(f, sumServer4, s4)
+	setFlag(f, sumClient6, c6)
+	setFlag(f, sumServer6, s6)
 	setFlag(f, sumClientKnown, c.ClientKnown)
 	setFlag(f, sumPIDKnown, c.PIDKnown)
 	setFlag(f, sumSYN, c.SYN)
@@ -242,44 +284,37 @@ func (t *Tracker) fold(slot int, c *Conversation) {
 	s.chAt, s.shAt, s.resetAt, s.finAt = c.ClientHelloAt, c.ServerHelloAt, c.ResetAt, c.FinAt
 	s.bytes = [2]int64{int64(c.Bytes[Client]), int64(c.Bytes[Server])}
 	s.pid = c.PID
-	s.frames, s.duplicates = sat32(c.Frames), sat32(c.Duplicates)
-	s.keepAlives, s.zeroWindow = sat32(c.KeepAlives), sat32(c.ZeroWindowProbes)
-	s.drops, s.dropReason, s.dropLocation = sat32(c.Drops), c.DropReason, c.DropLocation
+	s.frames, s.duplicates, s.keepAlives = sat32(c.Frames), sat32(c.Duplicates), sat32(c.KeepAlives)
 	s.recordVersion = [2]tlswire.Version{c.RecordVersion[Client], c.RecordVersion[Server]}
-	s.offeredSuites = sat32(c.OfferedSuites)
-	var x extra
+	shape := chShape{offeredSuites: c.OfferedSuites}
 	if ch := c.ClientHello; ch != nil {
-		*f |= sumClientHello
-		setFlag(f, sumCHTruncated, ch.Truncated)
-		setFlag(f, sumCHSSLv2, ch.SSLv2)
-		s.chRecord, s.chLegacy = ch.RecordVersion, ch.LegacyVersion
 		s.sni = t.strs.intern(ch.SNI)
-		s.versions = t.strs.intern(encodeVersions(ch.SupportedVersions))
-		s.alpn = t.strs.intern(encodeStrings(ch.ALPN))
-		s.sessionIDLen = uint8(min(max(ch.SessionIDLen, 0), 255))
+		shape.versions, shape.alpn = encodeVersions(ch.SupportedVersions), encodeStrings(ch.ALPN)
+		shape.record, shape.legacy = ch.RecordVersion, ch.LegacyVersion
+		shape.sessionIDLen, shape.sslv2, shape.truncated = ch.SessionIDLen, ch.SSLv2, ch.Truncated
+		s.ch = t.chShapes.intern(shape)
 	}
 	if sh := c.ServerHello; sh != nil {
-		*f |= sumServerHello
-		setFlag(f, sumSHTruncated, sh.Truncated)
-		s.shLegacy, s.shSelected, s.cipher = sh.LegacyVersion, sh.SelectedVersion, sh.CipherSuite
-		s.sentinel = 255
-		for i, v := range sentinels {
-			if v == sh.DowngradeSentinel {
-				s.sentinel = uint8(i)
-			}
-		}
-		if s.sentinel == 255 {
-			x.sentinel = sh.DowngradeSentinel
-		}
+		s.sh = t.shShapes.intern(shShape{legacy: sh.LegacyVersion, selected: sh.SelectedVersion, cipher: sh.CipherSuite, sentinel: sh.DowngradeSentinel, truncated: sh.Truncated})
 	}
-	x.alerts, x.helloRetry, x.clientHelloRetry, x.proxy = c.Alerts, c.HelloRetry, c.ClientHelloRetry, c.Proxy
-	if x.alerts != nil || x.helloRetry != nil || x.clientHelloRetry != nil || x.proxy != nil || x.sentinel != "" {
+	x := extra{alerts: c.Alerts, helloRetry: c.HelloRetry, clientHelloRetry: c.ClientHelloRetry, proxy: c.Proxy,
+		zeroWindow: c.ZeroWindowProbes, drops: c.Drops, dropReason: c.DropReason, dropLocation: c.DropLocation}
+	if x.alerts != nil || x.helloRetry != nil || x.clientHelloRetry != nil || x.proxy != nil ||
+		x.zeroWindow != 0 || x.drops != 0 || x.dropReason != 0 || x.dropLocation != 0 {
+		*t.extraOf(s) = x
+	}
+}
+
+// extraOf returns the side record of s, adding one if it has none.
+func (t *Tracker) extraOf(s *summary) *extra {
+	if s.extra == 0 {
 		if len(t.extras) == 0 {
 			t.extras = append(t.extras, nil) // index 0: none
 		}
 		s.extra = uint32(len(t.extras))
-		t.extras = append(t.extras, &x)
+		t.extras = append(t.extras, &extra{})
 	}
+	return t.extras[s.extra]
 }
 
 // scratch is the storage a summary is rebuilt into.
@@ -301,74 +336,67 @@ func (t *Tracker) unfold(slot int, sc *scratch) *Conversation {
 	f := s.flags
 	c := &sc.c
 	*c = Conversation{
-		ID:               slot + 1,
-		Client:           netip.AddrPortFrom(addrOf(s.client, f&sumClient4 != 0), s.cport),
-		Server:           netip.AddrPortFrom(addrOf(s.server, f&sumServer4 != 0), s.sport),
-		ClientKnown:      f&sumClientKnown != 0,
-		FirstSeen:        s.first,
-		LastSeen:         s.last,
-		PID:              s.pid,
-		PIDKnown:         f&sumPIDKnown != 0,
-		Frames:           int(s.frames),
-		Duplicates:       int(s.duplicates),
-		Bytes:            [3]int{Client: int(s.bytes[0]), Server: int(s.bytes[1])},
-		SYN:              f&sumSYN != 0,
-		ResetBy:          s.resetBy,
-		ResetAt:          s.resetAt,
-		FinBy:            s.finBy,
-		FinAt:            s.finAt,
-		Gaps:             f&sumGaps != 0,
-		OfferedSuites:    int(s.offeredSuites),
-		ClientHelloAt:    s.chAt,
-		ServerHelloAt:    s.shAt,
-		NotTLS:           f&sumNotTLS != 0,
-		AppData:          [3]bool{Client: f&sumAppDataClient != 0, Server: f&sumAppDataServer != 0},
-		MidStream:        f&sumMidStream != 0,
-		RecordVersion:    [3]tlswire.Version{Client: s.recordVersion[0], Server: s.recordVersion[1]},
-		KeepAlives:       int(s.keepAlives),
-		ZeroWindowProbes: int(s.zeroWindow),
-		Drops:            int(s.drops),
-		DropReason:       s.dropReason,
-		DropLocation:     s.dropLocation,
-		Truncated:        f&sumTruncated != 0,
-		released:         true,
+		ID:            slot + 1,
+		Client:        t.clientAddr(s),
+		Server:        t.serverAddr(s),
+		ClientKnown:   f&sumClientKnown != 0,
+		FirstSeen:     s.first,
+		LastSeen:      s.last,
+		PID:           s.pid,
+		PIDKnown:      f&sumPIDKnown != 0,
+		Frames:        int(s.frames),
+		Duplicates:    int(s.duplicates),
+		Bytes:         [3]int{Client: int(s.bytes[0]), Server: int(s.bytes[1])},
+		SYN:           f&sumSYN != 0,
+		ResetBy:       s.resetBy,
+		ResetAt:       s.resetAt,
+		FinBy:         s.finBy,
+		FinAt:         s.finAt,
+		Gaps:          f&sumGaps != 0,
+		ClientHelloAt: s.chAt,
+		ServerHelloAt: s.shAt,
+		NotTLS:        f&sumNotTLS != 0,
+		AppData:       [3]bool{Client: f&sumAppDataClient != 0, Server: f&sumAppDataServer != 0},
+		MidStream:     f&sumMidStream != 0,
+		RecordVersion: [3]tlswire.Version{Client: s.recordVersion[0], Server: s.recordVersion[1]},
+		KeepAlives:    int(s.keepAlives),
+		Truncated:     f&sumTruncated != 0,
+		released:      true,
 	}
-	if f&sumClientHello != 0 {
+	if s.ch != 0 {
+		sh := &t.chShapes.vals[s.ch]
+		c.OfferedSuites = sh.offeredSuites
 		sc.ch = tlswire.ClientHello{
-			RecordVersion:     s.chRecord,
-			LegacyVersion:     s.chLegacy,
-			SupportedVersions: decodeVersions(t.strs.get(s.versions), sc.versions[:0]),
+			RecordVersion:     sh.record,
+			LegacyVersion:     sh.legacy,
+			SupportedVersions: decodeVersions(sh.versions, sc.versions[:0]),
 			SNI:               t.strs.get(s.sni),
-			ALPN:              decodeStrings(t.strs.get(s.alpn), sc.alpn[:0]),
-			SSLv2:             f&sumCHSSLv2 != 0,
-			SessionIDLen:      int(s.sessionIDLen),
-			Truncated:         f&sumCHTruncated != 0,
+			ALPN:              decodeStrings(sh.alpn, sc.alpn[:0]),
+			SSLv2:             sh.sslv2,
+			SessionIDLen:      sh.sessionIDLen,
+			Truncated:         sh.truncated,
 		}
 		c.ClientHello = &sc.ch
 	}
-	var x *extra
-	if s.extra != 0 {
-		x = t.extras[s.extra]
-		c.Alerts, c.HelloRetry, c.ClientHelloRetry, c.Proxy = x.alerts, x.helloRetry, x.clientHelloRetry, x.proxy
-	}
-	if f&sumServerHello != 0 {
-		sc.sh = tlswire.ServerHello{LegacyVersion: s.shLegacy, SelectedVersion: s.shSelected, CipherSuite: s.cipher, Truncated: f&sumSHTruncated != 0}
-		if int(s.sentinel) < len(sentinels) {
-			sc.sh.DowngradeSentinel = sentinels[s.sentinel]
-		} else if x != nil {
-			sc.sh.DowngradeSentinel = x.sentinel
-		}
+	if s.sh != 0 {
+		sh := &t.shShapes.vals[s.sh]
+		sc.sh = tlswire.ServerHello{LegacyVersion: sh.legacy, SelectedVersion: sh.selected, CipherSuite: sh.cipher, DowngradeSentinel: sh.sentinel, Truncated: sh.truncated}
 		c.ServerHello = &sc.sh
+	}
+	if s.extra != 0 {
+		x := t.extras[s.extra]
+		c.Alerts, c.HelloRetry, c.ClientHelloRetry, c.Proxy = x.alerts, x.helloRetry, x.clientHelloRetry, x.proxy
+		c.ZeroWindowProbes, c.Drops, c.DropReason, c.DropLocation = x.zeroWindow, x.drops, x.dropReason, x.dropLocation
 	}
 	return c
 }
 
-// addFolded updates the summary at slot with a segment of its connection,
-// as Conversation.add does for a released connection.
-func (s *summary) add(seg *Segment) {
+// add updates the summary with a segment of its connection, as
+// Conversation.add does for a released connection.
+func (t *Tracker) addFolded(s *summary, seg *Segment) {
 	f := seg.Frame
 	side := Server
-	if a, _ := addr16(seg.Src.Addr()); a == s.client && seg.Src.Port() == s.cport {
+	if seg.Src == t.clientAddr(s) {
 		side = Client
 	}
 	s.frames = satInc(s.frames)

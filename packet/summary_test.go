@@ -43,7 +43,7 @@ func framesOf(t *testing.T, data []byte) []*packet.Frame {
 // connection whole report the same conversations, field by field, on the
 // capture shapes of shapes_test.go (real crypto/tls handshakes: TLS 1.0–1.3,
 // HelloRetryRequest, proxies, PktMon copies and drops, Wi-Fi, VPN, snap
-// length, mid-stream), the scenarios of packet_test.go, a gentrace file
+// length, mid-stream; some over IPv6), the scenarios of packet_test.go, a gentrace file
 // (the benchmark input) and the real samples when ../shared is present;
 // and so does a tracker whose connection keys all hash alike.
 func TestFoldRoundTrip(t *testing.T) {
@@ -57,6 +57,18 @@ func TestFoldRoundTrip(t *testing.T) {
 		}
 		if s.extra != nil {
 			s.extra(b)
+		}
+		if i < 4 {
+			// The same over IPv6 (documentation prefix, RFC 3849), and
+			// with an IPv4-mapped client address in an IPv6 header.
+			for j, client := range []netip.Addr{netip.MustParseAddr("2001:db8::5"), netip.MustParseAddr("::ffff:10.0.0.9")} {
+				v6 := s.session
+				v6.Client = netip.AddrPortFrom(client, 50000+uint16(10*i+j))
+				v6.Server = netip.AddrPortFrom(netip.MustParseAddr("2001:db8:1::2"), 443)
+				if err := b.TCPSession(v6); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	data, err := b.Bytes()
@@ -80,7 +92,7 @@ func TestFoldRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	folded := 0
+	folded, v6 := 0, 0
 	for name, data := range inputs {
 		frames := framesOf(t, data)
 		if len(frames) == 0 {
@@ -105,6 +117,11 @@ func TestFoldRoundTrip(t *testing.T) {
 			for c := range flat.All() {
 				viaAll = append(viaAll, c.Clone())
 			}
+			for _, c := range got {
+				if c.Client.Addr().Is6() {
+					v6++
+				}
+			}
 			for i := range want {
 				w := want[i].Clone()
 				if g := got[i].Clone(); !reflect.DeepEqual(g, w) {
@@ -120,7 +137,7 @@ func TestFoldRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if folded == 0 {
-		t.Error("no connection was folded: the test compares nothing")
+	if folded == 0 || v6 == 0 {
+		t.Errorf("%d connections folded, %d over IPv6: the test compares too little", folded, v6)
 	}
 }
