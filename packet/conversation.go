@@ -401,7 +401,7 @@ func (t *Tracker) SetOwner(local, remote netip.AddrPort, pid uint32) {
 				c.PID, c.PIDKnown = pid, true
 				return
 			}
-		} else if s := t.sums.at(int(slot)); s.flags&sumPIDKnown == 0 || !s.finished() {
+		} else if s := t.sums.at(int(slot)); s.flags&sumPIDKnown == 0 || !t.finished(s) {
 			s.pid, s.flags = pid, s.flags|sumPIDKnown
 			return
 		}
@@ -476,7 +476,7 @@ func (t *Tracker) Add(f *Frame) {
 		}
 	}
 	// A SYN on a finished connection starts a new one (port reuse).
-	if found && s.SYN && !s.ACK && (c != nil && c.finished() || sum != nil && sum.finished()) {
+	if found && s.SYN && !s.ACK && (c != nil && c.finished() || sum != nil && t.finished(sum)) {
 		found, c, sum = false, nil, nil
 	}
 	if !found {

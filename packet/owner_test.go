@@ -81,3 +81,43 @@ func TestOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryOutside: times and byte counts that do not fit a summary's
+// 32-bit fields (a connection open for hours, gigabytes through one
+// connection, a clock that steps back) go to the side table and come back
+// exact.
+func TestSummaryOutside(t *testing.T) {
+	tr := NewTracker()
+	s := tr.sums.at(tr.sums.add())
+	s.first = StampOf(time.Unix(1700000000, 123))
+	for _, st := range []Stamp{0, s.first, s.first + 1, s.first + outside - 2, s.first + outside - 1, s.first + outside, s.first + 3600e9, s.first - 1, 1} {
+		for i := range atCount {
+			tr.setStamp(s, i, st)
+			if got := tr.stamp(s, i); got != st {
+				t.Errorf("time %d: %d, want %d", i, got, st)
+			}
+		}
+	}
+	for _, n := range []int64{0, 1, outside - 1, outside, 5 << 30, -1} {
+		tr.setBytes(s, 1, n)
+		if got := tr.byteCount(s, 1); got != n {
+			t.Errorf("bytes: %d, want %d", got, n)
+		}
+	}
+
+	// Through the tracker: a decided connection closed an hour later.
+	flat, whole := NewTracker(), NewTrackerNoFold()
+	get := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, tr := range []*Tracker{flat, whole} {
+		tr.Add(seg(t, tcpClient, tcpServer, 1, "S", nil, 1))
+		tr.Add(seg(t, tcpClient, tcpServer, 2, "A", get, 1))
+		tr.Add(seg(t, tcpServer, tcpClient, 500, "RA", nil, 3601))
+	}
+	if Folded(flat) != 1 {
+		t.Fatalf("%d folded", Folded(flat))
+	}
+	got, want := flat.Conversations()[0], whole.Conversations()[0]
+	if got.LastSeen != want.LastSeen || got.ResetAt != want.ResetAt || got.ResetBy != Server || got.Bytes != want.Bytes {
+		t.Errorf("last %v reset %v by %v bytes %v, want %v %v %v", got.LastSeen.Time(), got.ResetAt.Time(), got.ResetBy, got.Bytes, want.LastSeen.Time(), want.ResetAt.Time(), want.Bytes)
+	}
+}

@@ -21,26 +21,83 @@ import (
 // Go's default GC settings. Conversations are rebuilt from summaries when
 // they are read (Tracker.All, Tracker.Conversations).
 
-// summary is a decided connection folded to a fixed size (120 bytes),
+// summary is a decided connection folded to a fixed size (88 bytes),
 // without pointers.
 type summary struct {
 	client, server uint32 // IPv4 address, or with sumClient6/sumServer6 an index into Tracker.addrs6
 	cport, sport   uint16
 	flags          sumFlags
 	resetBy, finBy Side
-	first, last    Stamp
-	chAt, shAt     Stamp
-	resetAt, finAt Stamp
-	bytes          [2]int64 // client, server
-	pid            uint32
-	frames         uint32
-	duplicates     uint32
-	keepAlives     uint32
-	recordVersion  [2]tlswire.Version
-	sni            uint32 // string table index
-	ch             uint32 // clientHello shape index, 0 for none
-	sh             uint32 // serverHello shape index, 0 for none
-	extra          uint32 // index into Tracker.extras, 0 for none
+	first          Stamp
+	// at holds the other times (atLast…atFin) as nanoseconds after
+	// first, plus one; 0 for none, outside for one that does not fit
+	// (then in the side table).
+	at [atCount]uint32
+	// bytes are the stream bytes of the client and the server; outside
+	// for a count that does not fit (then in the side table).
+	bytes         [2]uint32
+	pid           uint32
+	frames        uint32
+	duplicates    uint32
+	keepAlives    uint32
+	recordVersion [2]tlswire.Version
+	sni           uint32 // string table index
+	ch            uint32 // clientHello shape index, 0 for none
+	sh            uint32 // serverHello shape index, 0 for none
+	extra         uint32 // index into Tracker.extras, 0 for none
+}
+
+// Times of a summary besides first.
+const (
+	atLast = iota
+	atClientHello
+	atServerHello
+	atReset
+	atFin
+	atCount
+)
+
+// outside marks a summary field whose value is in the side table.
+const outside = 1<<32 - 1
+
+func (t *Tracker) stamp(s *summary, i int) Stamp {
+	switch v := s.at[i]; v {
+	case 0:
+		return 0
+	case outside:
+		return t.extras[s.extra].at[i]
+	default:
+		return s.first + Stamp(v-1)
+	}
+}
+
+func (t *Tracker) setStamp(s *summary, i int, st Stamp) {
+	d := int64(st - s.first)
+	switch {
+	case st == 0:
+		s.at[i] = 0
+	case d >= 0 && d < outside-1:
+		s.at[i] = uint32(d + 1)
+	default:
+		t.extraOf(s).at[i] = st
+		s.at[i] = outside
+	}
+}
+
+func (t *Tracker) byteCount(s *summary, side int) int64 {
+	if v := s.bytes[side]; v != outside {
+		return int64(v)
+	}
+	return t.extras[s.extra].bytes[side]
+}
+
+func (t *Tracker) setBytes(s *summary, side int, n int64) {
+	if n >= 0 && n < outside {
+		s.bytes[side] = uint32(n)
+		return
+	}
+	t.extraOf(s).bytes[side] = n
+	s.bytes[side] = outside
 }
 
 type sumFlags uint16
@@ -109,6 +166,8 @@ type extra struct {
 	drops            int
 	dropReason       uint32
 	dropLocation     uint32
+	at               [atCount]Stamp // times that do not fit in summary.at
+	bytes            [2]int64       // byte counts that do not fit in summary.bytes
 }
 
 // strtab interns strings: index 0 is "".
@@ -280,9 +339,12 @@ func (t *Tracker) fold(slot int, c *Conversation) {
 	setFlag(f, sumMidStream, c.MidStream)
 	setFlag(f, sumTruncated, c.Truncated)
 	s.resetBy, s.finBy = c.ResetBy, c.FinBy
-	s.first, s.last = c.FirstSeen, c.LastSeen
-	s.chAt, s.shAt, s.resetAt, s.finAt = c.ClientHelloAt, c.ServerHelloAt, c.ResetAt, c.FinAt
-	s.bytes = [2]int64{int64(c.Bytes[Client]), int64(c.Bytes[Server])}
+	s.first = c.FirstSeen
+	for i, st := range [atCount]Stamp{atLast: c.LastSeen, atClientHello: c.ClientHelloAt, atServerHello: c.ServerHelloAt, atReset: c.ResetAt, atFin: c.FinAt} {
+		t.setStamp(s, i, st)
+	}
+	t.setBytes(s, 0, int64(c.Bytes[Client]))
+	t.setBytes(s, 1, int64(c.Bytes[Server]))
 	s.pid = c.PID
 	s.frames, s.duplicates, s.keepAlives = sat32(c.Frames), sat32(c.Duplicates), sat32(c.KeepAlives)
 	s.recordVersion = [2]tlswire.Version{c.RecordVersion[Client], c.RecordVersion[Server]}
@@ -297,11 +359,11 @@ func (t *Tracker) fold(slot int, c *Conversation) {
 	if sh := c.ServerHello; sh != nil {
 		s.sh = t.shShapes.intern(shShape{legacy: sh.LegacyVersion, selected: sh.SelectedVersion, cipher: sh.CipherSuite, sentinel: sh.DowngradeSentinel, truncated: sh.Truncated})
 	}
-	x := extra{alerts: c.Alerts, helloRetry: c.HelloRetry, clientHelloRetry: c.ClientHelloRetry, proxy: c.Proxy,
-		zeroWindow: c.ZeroWindowProbes, drops: c.Drops, dropReason: c.DropReason, dropLocation: c.DropLocation}
-	if x.alerts != nil || x.helloRetry != nil || x.clientHelloRetry != nil || x.proxy != nil ||
-		x.zeroWindow != 0 || x.drops != 0 || x.dropReason != 0 || x.dropLocation != 0 {
-		*t.extraOf(s) = x
+	if c.Alerts != nil || c.HelloRetry != nil || c.ClientHelloRetry != nil || c.Proxy != nil ||
+		c.ZeroWindowProbes != 0 || c.Drops != 0 || c.DropReason != 0 || c.DropLocation != 0 {
+		x := t.extraOf(s)
+		x.alerts, x.helloRetry, x.clientHelloRetry, x.proxy = c.Alerts, c.HelloRetry, c.ClientHelloRetry, c.Proxy
+		x.zeroWindow, x.drops, x.dropReason, x.dropLocation = c.ZeroWindowProbes, c.Drops, c.DropReason, c.DropLocation
 	}
 }
 
@@ -341,20 +403,20 @@ func (t *Tracker) unfold(slot int, sc *scratch) *Conversation {
 		Server:        t.serverAddr(s),
 		ClientKnown:   f&sumClientKnown != 0,
 		FirstSeen:     s.first,
-		LastSeen:      s.last,
+		LastSeen:      t.stamp(s, atLast),
 		PID:           s.pid,
 		PIDKnown:      f&sumPIDKnown != 0,
 		Frames:        int(s.frames),
 		Duplicates:    int(s.duplicates),
-		Bytes:         [3]int{Client: int(s.bytes[0]), Server: int(s.bytes[1])},
+		Bytes:         [3]int{Client: int(t.byteCount(s, 0)), Server: int(t.byteCount(s, 1))},
 		SYN:           f&sumSYN != 0,
 		ResetBy:       s.resetBy,
-		ResetAt:       s.resetAt,
+		ResetAt:       t.stamp(s, atReset),
 		FinBy:         s.finBy,
-		FinAt:         s.finAt,
+		FinAt:         t.stamp(s, atFin),
 		Gaps:          f&sumGaps != 0,
-		ClientHelloAt: s.chAt,
-		ServerHelloAt: s.shAt,
+		ClientHelloAt: t.stamp(s, atClientHello),
+		ServerHelloAt: t.stamp(s, atServerHello),
 		NotTLS:        f&sumNotTLS != 0,
 		AppData:       [3]bool{Client: f&sumAppDataClient != 0, Server: f&sumAppDataServer != 0},
 		MidStream:     f&sumMidStream != 0,
@@ -401,16 +463,20 @@ func (t *Tracker) addFolded(s *summary, seg *Segment) {
 	}
 	s.frames = satInc(s.frames)
 	at := StampOf(f.Time)
-	if at > s.last {
-		s.last = at
+	if at > t.stamp(s, atLast) {
+		t.setStamp(s, atLast, at)
 	}
 	if seg.RST && s.resetBy == SideNone {
-		s.resetBy, s.resetAt = side, at
+		s.resetBy = side
+		t.setStamp(s, atReset, at)
 	}
 	if seg.FIN && s.finBy == SideNone {
-		s.finBy, s.finAt = side, at
+		s.finBy = side
+		t.setStamp(s, atFin, at)
 	}
-	s.bytes[side-1] += int64(len(seg.Payload))
+	if n := len(seg.Payload); n > 0 {
+		t.setBytes(s, int(side-1), t.byteCount(s, int(side-1))+int64(n))
+	}
 }
 
 func satInc(n uint32) uint32 {
@@ -422,6 +488,6 @@ func satInc(n uint32) uint32 {
 
 // finished reports whether a SYN on this connection's 4-tuple starts a new
 // connection (port reuse), as Tracker.Add decides for a live one.
-func (s *summary) finished() bool {
-	return (s.resetBy != SideNone || s.finBy != SideNone) && s.bytes[0]+s.bytes[1] > 0
+func (t *Tracker) finished(s *summary) bool {
+	return (s.resetBy != SideNone || s.finBy != SideNone) && t.byteCount(s, 0)+t.byteCount(s, 1) > 0
 }
