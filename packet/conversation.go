@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"time"
@@ -338,7 +339,7 @@ type Tracker struct {
 	index    map[uint64]int32        // slot of the latest connection of each 4-tuple, by hash of its key
 	overflow map[connKey]int32       // the same for keys whose hash another key in index has
 	live     map[int32]*Conversation // connections not folded yet, by slot
-	sums     store                   // one summary per connection, by slot (ID-1); zero while live
+	sums     *store                  // one summary per connection, by slot (ID-1); zero while live
 	strs     strtab                  // SNIs of the summaries
 	chShapes interner[chShape]       // the rest of their ClientHellos
 	shShapes interner[shShape]       // their ServerHellos
@@ -378,8 +379,12 @@ const maxSeen = 8192
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{dec: newDecoder(), seed: maphash.MakeSeed(), index: map[uint64]int32{}, live: map[int32]*Conversation{},
-		pending: map[connKey]uint32{}, seen: map[pktID]struct{}{}}
+	t := &Tracker{dec: newDecoder(), seed: maphash.MakeSeed(), index: map[uint64]int32{}, live: map[int32]*Conversation{},
+		pending: map[connKey]uint32{}, seen: map[pktID]struct{}{}, sums: &store{}}
+	// The summaries may live outside the Go heap: release them with the
+	// tracker.
+	runtime.AddCleanup(t, (*store).release, t.sums)
+	return t
 }
 
 // maxOwners bounds the table of owners of connections not seen yet.

@@ -203,20 +203,34 @@ func (t *strtab) get(i uint32) string {
 
 // blockSize is the number of summaries per block: growing the store never
 // copies it, and each block is one allocation.
-const blockSize = 1024
+const blockSize = 4096
 
-// store keeps one summary per connection, by slot.
+// store keeps one summary per connection, by slot, in blocks that
+// newBlock allocates (outside the Go heap where the system allows).
 type store struct {
-	blocks [][]summary
-	n      int
+	blocks   [][]summary
+	releases []func()
+	n        int
 }
 
 func (s *store) add() int {
 	if s.n%blockSize == 0 {
-		s.blocks = append(s.blocks, make([]summary, blockSize))
+		b, release := newBlock()
+		s.blocks = append(s.blocks, b)
+		if release != nil {
+			s.releases = append(s.releases, release)
+		}
 	}
 	s.n++
 	return s.n - 1
+}
+
+// release frees the blocks; the store is empty afterwards.
+func (s *store) release() {
+	for _, r := range s.releases {
+		r()
+	}
+	*s = store{}
 }
 
 func (s *store) at(slot int) *summary { return &s.blocks[slot/blockSize][slot%blockSize] }
