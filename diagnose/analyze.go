@@ -38,7 +38,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	h := f.Header()
 	a := &Analysis{File: name, OS: wintls.Lookup(h.OSBuild, wintls.EditionUnknown), Start: h.StartTime, End: h.EndTime, Providers: map[string]int{}}
 	facts := &Facts{OS: a.OS, Bits: wintls.BitsFromPointerSize(h.PointerSize), Providers: a.Providers,
-		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, hostOf: map[uint64]string{}, dnsName: map[string]string{}, red: opts.Redact}
+		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	x := packet.NewExtractor()
 	tr := packet.NewTracker()
 	wanted := func(ev *etl.Event) bool { return providers[ev.Provider] && ev.Kind == etl.KindEventHeader }
@@ -80,7 +80,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	a.Integrity = res.Integrity
 	facts.Integrity = res.Integrity
 	facts.Packets = a.Packets
-	facts.convs = tr.Conversations()
+	facts.convs = tr.All()
 	finishProcesses(a, facts)
 	a.Connections, a.ConnectionsTotal = connections(facts)
 	for _, rule := range Rules {
@@ -120,7 +120,7 @@ func connections(f *Facts) ([]ConnectionTLS, int) {
 	var out []ConnectionTLS
 	total := 0
 	for pass := 0; pass < 2; pass++ {
-		for _, c := range f.convs {
+		for c := range f.convs {
 			o := c.Outcome()
 			if !isTLS(c) {
 				continue

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/etlscope/etlscope/etl"
@@ -32,12 +33,15 @@ type Facts struct {
 	// --filter removed.
 	Filtered int
 
-	procs   map[uint32]*ProcessTLS
-	order   []uint32 // pids in first-seen order
-	masks   []maskSeen
-	convs   []*packet.Conversation
-	hostOf  map[uint64]string // WebIO connection pointer → host
-	dnsName map[string]string // IP address → queried name (DNS-Client)
+	procs map[uint32]*ProcessTLS
+	order []uint32   // pids in first-seen order
+	masks []maskSeen // the mask records the rules use (see enable)
+	// maskPIDs, perMask and masksTLS12 count the records in masks.
+	maskPIDs   map[maskPID]bool
+	perMask    map[wintls.Protocols]int
+	masksTLS12 int
+	convs      iter.Seq[*packet.Conversation] // each valid only during its iteration step (packet.Tracker.All)
+	dnsName    map[string]string              // IP address → queried name (DNS-Client)
 	// names are process image names by PID from Kernel-Process and kernel
 	// process events (see procnames.go).
 	names map[uint32]string
@@ -74,6 +78,14 @@ func (f *Facts) evidence(d *decode.Decoded) Evidence {
 	return Evidence{Time: d.Event.Time, Source: fmt.Sprintf("%s %d", d.ProviderName, d.Event.ID), Text: f.red.Text(d.Description), Offset: d.Event.Offset}
 }
 
+// note adds the evidence of d to list unless it is full (building it only
+// then: such events may come once per connection).
+func (f *Facts) note(list *[]Evidence, d *decode.Decoded) {
+	if len(*list) < maxEvidence {
+		*list = append(*list, f.evidence(d))
+	}
+}
+
 func addEv(list []Evidence, e Evidence) []Evidence {
 	if len(list) < maxEvidence {
 		return append(list, e)
@@ -99,13 +111,38 @@ func (f *Facts) processName(pid uint32) string {
 	return s
 }
 
-// enable records a protocol mask a process asked for.
-func (f *Facts) enable(pid uint32, mask wintls.Protocols, e Evidence) {
+// maxMasks bounds the mask records kept.
+const maxMasks = 10000
+
+// maskPID is one process's use of one mask.
+type maskPID struct {
+	mask wintls.Protocols
+	pid  uint32
+}
+
+// enable records a protocol mask a process asked for. A trace may hold a
+// mask event per connection; only the records a rule can use are kept
+// (and their evidence built): the first maxEvidence overall, the first
+// maxEvidence with TLS 1.2 and of each mask without it, and the first of
+// each process and mask.
+func (f *Facts) enable(pid uint32, mask wintls.Protocols, ev func() Evidence) {
 	p := f.proc(pid)
 	p.EnabledProtocols = appendUnique(p.EnabledProtocols, uint32(mask))
-	if len(f.masks) < 10000 {
-		f.masks = append(f.masks, maskSeen{mask: mask, pid: pid, ev: e})
+	if f.maskPIDs == nil {
+		f.maskPIDs, f.perMask = map[maskPID]bool{}, map[wintls.Protocols]int{}
 	}
+	tls12 := mask.Has(wintls.TLS12Client)
+	keep := len(f.masks) < maxEvidence || !f.maskPIDs[maskPID{mask, pid}] ||
+		tls12 && f.masksTLS12 < maxEvidence || !tls12 && f.perMask[mask] < maxEvidence
+	if !keep || len(f.masks) >= maxMasks {
+		return
+	}
+	f.maskPIDs[maskPID{mask, pid}] = true
+	f.perMask[mask]++
+	if tls12 {
+		f.masksTLS12++
+	}
+	f.masks = append(f.masks, maskSeen{mask: mask, pid: pid, ev: ev()})
 }
 
 // event takes one decoded event of the providers the diagnosis uses.
@@ -119,11 +156,11 @@ func (f *Facts) event(d *decode.Decoded) {
 		case winhttpAPIFailed, winhttpAPIFailedAsync:
 			r, _ := d.PropUint("Result")
 			if r >= winhttpErrorFirst && r <= winhttpErrorLast || failed(r) {
-				f.winhttp = addEv(f.winhttp, f.evidence(d))
+				f.note(&f.winhttp, d)
 				f.proc(ev.PID).Errors = appendUnique(f.proc(ev.PID).Errors, d.PropString("Api")+": "+d.PropString("Result"))
 			}
 		case winhttpVersionMismatch:
-			f.mismatch = addEv(f.mismatch, f.evidence(d))
+			f.note(&f.mismatch, d)
 			if n := d.PropString("ProcessName"); n != "" {
 				f.proc(ev.PID).Name = baseName(n)
 			}
@@ -131,10 +168,10 @@ func (f *Facts) event(d *decode.Decoded) {
 	case decode.WinINet:
 		switch ev.ID {
 		case wininetRequestFailed1, wininetRequestFailed2, wininetRequestFailed3, wininetRequestFailed4:
-			f.winhttp = addEv(f.winhttp, f.evidence(d))
+			f.note(&f.winhttp, d)
 		case wininetHandshake:
 			if st, _ := d.PropUint("Status"); st != 0 {
-				f.winhttp = addEv(f.winhttp, f.evidence(d))
+				f.note(&f.winhttp, d)
 			}
 		}
 	case decode.DNSClient:
@@ -152,12 +189,12 @@ func (f *Facts) event(d *decode.Decoded) {
 	case decode.Schannel:
 		switch ev.ID {
 		case schannelCredFatal:
-			f.credFail = addEv(f.credFail, f.evidence(d))
-			f.schannel = addEv(f.schannel, f.evidence(d))
+			f.note(&f.credFail, d)
+			f.note(&f.schannel, d)
 		case schannelAlertSent, schannelNoCommon, schannelUnsupported, schannelAlertRecv, schannelAlertFatal:
-			f.schannel = addEv(f.schannel, f.evidence(d))
+			f.note(&f.schannel, d)
 		case schannelHandshakeOK:
-			f.shakes = addEv(f.shakes, f.evidence(d))
+			f.note(&f.shakes, d)
 		}
 		if img := d.PropString("CallerProcessImageName"); img != "" {
 			if pid, ok := d.PropUint("CallerProcessId"); ok {
@@ -168,7 +205,7 @@ func (f *Facts) event(d *decode.Decoded) {
 		}
 	case decode.TCPIP:
 		if ev.ID == tcpConnectFailed || ev.ID == tcpConnectTimeout {
-			f.tcpFail = addEv(f.tcpFail, f.evidence(d))
+			f.note(&f.tcpFail, d)
 		}
 	}
 }
@@ -181,23 +218,20 @@ func (f *Facts) webio(d *decode.Decoded) {
 		if !ok {
 			return
 		}
-		e := f.evidence(d)
-		f.enable(ev.PID, wintls.Protocols(mask), e)
+		f.enable(ev.PID, wintls.Protocols(mask), func() Evidence { return f.evidence(d) })
 		if ev.ID == webioACHFailed {
-			f.achFail = addEv(f.achFail, e)
+			f.note(&f.achFail, d)
 			f.achCodes = appendUnique(f.achCodes, d.PropString("Result"))
 			f.achMasks = appendUnique(f.achMasks, wintls.Protocols(mask))
 			f.proc(ev.PID).Errors = appendUnique(f.proc(ev.PID).Errors, "AcquireCredentialsHandle: "+d.PropString("Result"))
 		}
 	case webioISCStart, webioISCReturned:
-		conn, _ := d.PropUint("Connection")
 		if host := d.PropString("HostName"); host != "" {
-			f.hostOf[conn] = host
 			f.proc(ev.PID).Hosts = appendUnique(f.proc(ev.PID).Hosts, f.red.Host(host))
 		}
 		if ev.ID == webioISCReturned {
 			if r, _ := d.PropUint("Result"); failed(r) && r != secEIncompleteMessage {
-				f.iscFail = addEv(f.iscFail, f.evidence(d))
+				f.note(&f.iscFail, d)
 				f.proc(ev.PID).Errors = appendUnique(f.proc(ev.PID).Errors, "InitializeSecurityContext: "+d.PropString("Result"))
 			}
 		}
@@ -208,13 +242,15 @@ func (f *Facts) webio(d *decode.Decoded) {
 			if v, ok := d.Prop("Value"); ok && len(v.Bytes()) == 4 {
 				b := v.Bytes()
 				mask := wintls.Protocols(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
-				e := f.evidence(d)
-				e.Text += fmt.Sprintf(" → EnabledProtocols %#x (%s), set by the application with WINHTTP_OPTION_SECURE_PROTOCOLS", uint32(mask), mask.Names())
-				f.enable(ev.PID, mask, e)
+				f.enable(ev.PID, mask, func() Evidence {
+					e := f.evidence(d)
+					e.Text += fmt.Sprintf(" → EnabledProtocols %#x (%s), set by the application with WINHTTP_OPTION_SECURE_PROTOCOLS", uint32(mask), mask.Names())
+					return e
+				})
 			}
 		}
 	case webioCertError:
-		f.certFail = addEv(f.certFail, f.evidence(d))
+		f.note(&f.certFail, d)
 		f.certWhy = appendUnique(f.certWhy, d.PropString("Reason")+", errors "+d.PropString("ServerCertErrors")+", "+d.PropString("Error"))
 		f.proc(ev.PID).Errors = appendUnique(f.proc(ev.PID).Errors, "certificate validation: "+d.PropString("Error"))
 	}

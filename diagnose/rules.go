@@ -141,7 +141,7 @@ func ruleProxyRefused(f *Facts, _ []Verdict) []Verdict {
 	}
 	seen := map[key]int{}
 	var out []Verdict
-	for _, c := range f.convs {
+	for c := range f.convs {
 		o := c.Outcome()
 		if o.Kind != packet.OutcomeProxyRefused {
 			continue
@@ -185,7 +185,7 @@ func ruleHandshakeFailed(f *Facts, prior []Verdict) []Verdict {
 	var out []Verdict
 	groups := map[handshakeFailureKey]int{}
 	certProblem := len(f.certFail) > 0
-	for _, c := range f.convs {
+	for c := range f.convs {
 		o := c.Outcome()
 		if !o.Failed() || o.Kind == packet.OutcomeProxyRefused {
 			continue
@@ -425,7 +425,7 @@ func ruleHealthy(f *Facts, prior []Verdict) []Verdict {
 		return nil
 	}
 	var ok []Evidence
-	for _, c := range f.convs {
+	for c := range f.convs {
 		if c.Outcome().Kind != packet.OutcomeOK || c.ServerHello == nil {
 			continue
 		}

@@ -1,8 +1,13 @@
 package packet
 
 import (
+	"bytes"
 	"fmt"
+	"hash/maphash"
+	"iter"
 	"net/netip"
+	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -205,7 +210,9 @@ type Conversation struct {
 	Truncated bool
 
 	half     [3]*halfStream
-	released bool // the handshake is decided: byte streams no longer followed
+	released bool        // the handshake is decided: byte streams no longer followed
+	pool     *streamPool // where released TLS parsers go for reuse (nil: none)
+	key      connKey
 }
 
 // Proxy describes an HTTP CONNECT tunnel (RFC 9110 §9.3.6).
@@ -291,17 +298,24 @@ func (c *Conversation) NegotiatedVersion() tlswire.Version {
 	return c.ServerHello.SelectedVersion
 }
 
-// connKey identifies a connection regardless of direction.
+// connKey identifies a connection regardless of direction; it holds no
+// pointers (netip.Addr does), so the maps keyed by it are never scanned
+// by the garbage collector.
 type connKey struct {
-	a, b netip.AddrPort
+	a, b   [16]byte // As16 form: an IPv4 address and its IPv4-mapped IPv6 form are one
+	pa, pb uint16
 }
 
 func keyOf(xa, ya netip.Addr, xp, yp uint16) connKey {
-	x, y := netip.AddrPortFrom(xa, xp), netip.AddrPortFrom(ya, yp)
-	if xa.Less(ya) || (xa == ya && xp < yp) {
-		return connKey{x, y}
+	return keyOf2(xa.As16(), ya.As16(), xp, yp)
+}
+
+func keyOf2(x, y [16]byte, xp, yp uint16) connKey {
+	c := bytes.Compare(x[:], y[:])
+	if c < 0 || (c == 0 && xp < yp) {
+		return connKey{x, y, xp, yp}
 	}
-	return connKey{y, x}
+	return connKey{y, x, yp, xp}
 }
 
 // Limits that bound the tracker's memory.
@@ -313,11 +327,27 @@ const (
 )
 
 // Tracker follows TCP connections and parses their TLS handshakes.
+//
+// Memory stays flat: a connection is followed with its full state (a
+// Conversation with reassembly buffers and TLS parsers) only until its
+// handshake is decided; it is then folded into a fixed-size summary (see
+// summary.go) that later segments only update counters of.
 type Tracker struct {
 	dec      *decoder
-	owners   map[connKey]uint32 // process ids from TCPIP connect events
-	conns    map[connKey]*Conversation
-	list     []*Conversation
+	pending  map[connKey]uint32 // owners (TCPIP connect events) of connections not seen yet
+	seed     maphash.Seed
+	index    map[uint64]int32        // slot of the latest connection of each 4-tuple, by hash of its key
+	overflow map[connKey]int32       // the same for keys whose hash another key in index has
+	live     map[int32]*Conversation // connections not folded yet, by slot
+	sums     *store                  // one summary per connection, by slot (ID-1); zero while live
+	strs     strtab                  // SNIs of the summaries
+	chShapes interner[chShape]       // the rest of their ClientHellos
+	shShapes interner[shShape]       // their ServerHellos
+	addrs6   interner[netip.Addr]    // their IPv6 addresses
+	extras   []*extra                // alerts, proxies, HelloRetryRequests of the summaries
+	pool     streamPool              // TLS parsers of released connections, for reuse
+	collide  bool                    // tests: every key hashes alike
+	noFold   bool                    // tests: keep every connection live
 	dropped  int
 	segments int
 	stats    FrameStats
@@ -349,18 +379,40 @@ const maxSeen = 8192
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{dec: newDecoder(), conns: map[connKey]*Conversation{}, owners: map[connKey]uint32{}, seen: map[pktID]struct{}{}}
+	t := &Tracker{dec: newDecoder(), seed: maphash.MakeSeed(), index: map[uint64]int32{}, live: map[int32]*Conversation{},
+		pending: map[connKey]uint32{}, seen: map[pktID]struct{}{}, sums: &store{}}
+	// The summaries may live outside the Go heap: release them with the
+	// tracker.
+	runtime.AddCleanup(t, (*store).release, t.sums)
+	return t
 }
 
-// maxOwners bounds the process table.
+// maxOwners bounds the table of owners of connections not seen yet.
 const maxOwners = 200000
 
 // SetOwner records that process pid owns the connection between local and
 // remote (from Microsoft-Windows-TCPIP connect events, which name the
 // process; packet events are logged in whatever context the driver ran).
+// The owner goes to the connection of that 4-tuple when it is still open
+// or has no owner yet, else to the next connection on the 4-tuple.
 func (t *Tracker) SetOwner(local, remote netip.AddrPort, pid uint32) {
-	if len(t.owners) < maxOwners && pid != 0 {
-		t.owners[keyOf(local.Addr().Unmap(), remote.Addr().Unmap(), local.Port(), remote.Port())] = pid
+	if pid == 0 {
+		return
+	}
+	k := keyOf(local.Addr(), remote.Addr(), local.Port(), remote.Port())
+	if slot, ok := t.lookup(k); ok {
+		if c := t.live[slot]; c != nil {
+			if !c.PIDKnown || !c.finished() {
+				c.PID, c.PIDKnown = pid, true
+				return
+			}
+		} else if s := t.sums.at(int(slot)); s.flags&sumPIDKnown == 0 || !t.finished(s) {
+			s.pid, s.flags = pid, s.flags|sumPIDKnown
+			return
+		}
+	}
+	if len(t.pending) < maxOwners {
+		t.pending[k] = pid
 	}
 }
 
@@ -373,6 +425,9 @@ func (t *Tracker) Segments() int { return t.segments }
 
 // Stats returns the frame counts so far.
 func (t *Tracker) Stats() FrameStats { return t.stats }
+
+// Len returns the number of connections.
+func (t *Tracker) Len() int { return t.sums.n }
 
 // firstCopy reports whether f is the first copy of its PktMon packet
 // (PktGroupId and PktNumber are shared by the copies each component logs).
@@ -417,17 +472,29 @@ func (t *Tracker) Add(f *Frame) {
 	t.segments++
 	first := f.Drop || t.firstCopy(f)
 	k := keyOf(s.Src.Addr(), s.Dst.Addr(), s.Src.Port(), s.Dst.Port())
-	c := t.conns[k]
-	// A SYN on a finished connection starts a new one (port reuse).
-	if c != nil && s.SYN && !s.ACK && (c.ResetBy != SideNone || c.FinBy != SideNone) && c.Bytes[Client]+c.Bytes[Server] > 0 {
-		c = nil
+	slot, found := t.lookup(k)
+	var c *Conversation
+	var sum *summary
+	if found {
+		if c = t.live[slot]; c == nil {
+			sum = t.sums.at(int(slot))
+		}
 	}
-	if c == nil {
-		if len(t.list) >= maxConversations {
+	// A SYN on a finished connection starts a new one (port reuse).
+	if found && s.SYN && !s.ACK && (c != nil && c.finished() || sum != nil && t.finished(sum)) {
+		found, c, sum = false, nil, nil
+	}
+	if !found {
+		if t.sums.n >= maxConversations {
 			t.dropped++
 			return
 		}
-		c = &Conversation{ID: len(t.list) + 1, FirstSeen: StampOf(f.Time), PID: f.PID}
+		slot = int32(t.sums.add())
+		c = &Conversation{ID: int(slot) + 1, FirstSeen: StampOf(f.Time), PID: f.PID, pool: &t.pool}
+		if pid, ok := t.pending[k]; ok {
+			c.PID, c.PIDKnown = pid, true
+			delete(t.pending, k)
+		}
 		// Provisional roles: the SYN sender, else the higher port.
 		switch {
 		case s.SYN && !s.ACK:
@@ -439,8 +506,25 @@ func (t *Tracker) Add(f *Frame) {
 		default:
 			c.Client, c.Server = s.Dst, s.Src
 		}
-		t.conns[k] = c
-		t.list = append(t.list, c)
+		c.key = k
+		t.insert(k, slot)
+		t.live[slot] = c
+	}
+	if sum != nil {
+		switch {
+		case f.Drop:
+			x := t.extraOf(sum)
+			if x.drops == 0 {
+				x.dropReason, x.dropLocation = f.DropReason, f.DropLocation
+			}
+			x.drops++
+		case !first:
+			t.stats.Copies++
+			sum.duplicates = satInc(sum.duplicates)
+		default:
+			t.addFolded(sum, &s)
+		}
+		return
 	}
 	switch {
 	case f.Drop:
@@ -455,30 +539,159 @@ func (t *Tracker) Add(f *Frame) {
 		return
 	}
 	c.add(&s)
+	if c.released && !t.noFold {
+		t.fold(int(slot), c)
+		delete(t.live, slot)
+	}
 }
 
-// Conversations returns the connections in order of first appearance,
-// with the owning process where a TCPIP event named it (PIDKnown).
-func (t *Tracker) Conversations() []*Conversation {
-	for _, c := range t.list {
-		if pid, ok := t.owners[keyOf(c.Client.Addr().Unmap(), c.Server.Addr().Unmap(), c.Client.Port(), c.Server.Port())]; ok {
-			c.PID, c.PIDKnown = pid, true
-		}
+// lookup returns the slot of the latest connection of k. The index is
+// keyed by a 64-bit hash of k (16 bytes an entry instead of 40); the rare
+// key whose hash collides with another's lives in overflow.
+func (t *Tracker) lookup(k connKey) (int32, bool) {
+	if slot, ok := t.index[t.hash(k)]; ok && t.keyAt(slot) == k {
+		return slot, true
 	}
-	for _, c := range t.list {
+	if t.overflow != nil {
+		slot, ok := t.overflow[k]
+		return slot, ok
+	}
+	return 0, false
+}
+
+func (t *Tracker) hash(k connKey) uint64 {
+	if t.collide {
+		return 0
+	}
+	return maphash.Comparable(t.seed, k)
+}
+
+// insert makes slot the latest connection of k.
+func (t *Tracker) insert(k connKey, slot int32) {
+	h := t.hash(k)
+	if old, ok := t.index[h]; ok && t.keyAt(old) != k {
+		if t.overflow == nil {
+			t.overflow = map[connKey]int32{}
+		}
+		t.overflow[k] = slot
+		return
+	}
+	t.index[h] = slot
+}
+
+// keyAt returns the key of the connection at slot.
+func (t *Tracker) keyAt(slot int32) connKey {
+	if c := t.live[slot]; c != nil {
+		return c.key
+	}
+	s := t.sums.at(int(slot))
+	c, v := t.clientAddr(s), t.serverAddr(s)
+	return keyOf(c.Addr(), v.Addr(), c.Port(), v.Port())
+}
+
+// finished reports whether a SYN on the connection's 4-tuple starts a new
+// connection: it was reset or closed after carrying data.
+func (c *Conversation) finished() bool {
+	return (c.ResetBy != SideNone || c.FinBy != SideNone) && c.Bytes[Client]+c.Bytes[Server] > 0
+}
+
+// finishLive settles what only the end of the capture decides for the
+// connections still followed: a lone byte before any data, never
+// followed, was a keep-alive (RFC 9293 §3.8.4).
+func (t *Tracker) finishLive() {
+	for _, c := range t.live {
 		for side, h := range c.half {
 			if h != nil && h.held != nil {
-				// A lone byte before any data, never followed: a
-				// keep-alive (RFC 9293 §3.8.4).
 				h.held = nil
 				c.KeepAlives++
 				c.Bytes[side]--
 			}
 		}
 	}
-	out := append([]*Conversation(nil), t.list...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstSeen < out[j].FirstSeen })
+}
+
+// order returns the slots in order of first appearance (FirstSeen, ties
+// in order of creation).
+func (t *Tracker) order() []int32 {
+	out := make([]int32, t.sums.n)
+	sorted := true
+	var prev Stamp
+	for i := range out {
+		out[i] = int32(i)
+		fs := t.firstSeen(i)
+		if fs < prev {
+			sorted = false
+		}
+		prev = fs
+	}
+	if !sorted {
+		sort.SliceStable(out, func(i, j int) bool { return t.firstSeen(int(out[i])) < t.firstSeen(int(out[j])) })
+	}
 	return out
+}
+
+func (t *Tracker) firstSeen(slot int) Stamp {
+	if c := t.live[int32(slot)]; c != nil {
+		return c.FirstSeen
+	}
+	return t.sums.at(slot).first
+}
+
+// All yields the connections in order of first appearance, with the
+// owning process where a TCPIP event named it (PIDKnown). The
+// Conversation passed to yield is only valid until yield returns: a
+// decided connection is rebuilt from its summary into storage reused for
+// the next one (call Clone to keep one). Memory stays flat whatever the
+// number of connections. Call it after the last Add.
+func (t *Tracker) All() iter.Seq[*Conversation] {
+	return func(yield func(*Conversation) bool) {
+		t.finishLive()
+		sc := &scratch{}
+		for _, slot := range t.order() {
+			c := t.live[slot]
+			if c == nil {
+				c = t.unfold(int(slot), sc)
+			}
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+// Conversations returns all the connections as All yields them, each
+// kept (it holds every connection in memory at once: prefer All for
+// large traces).
+func (t *Tracker) Conversations() []*Conversation {
+	t.finishLive()
+	out := make([]*Conversation, 0, t.sums.n)
+	for _, slot := range t.order() {
+		c := t.live[slot]
+		if c == nil {
+			c = t.unfold(int(slot), nil)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Clone returns a copy of c that stays valid after the iteration that
+// yielded c moves on (without the reassembly state of a connection still
+// followed).
+func (c *Conversation) Clone() *Conversation {
+	n := *c
+	n.half, n.pool, n.key = [3]*halfStream{}, nil, connKey{}
+	if c.ClientHello != nil {
+		ch := *c.ClientHello
+		ch.SupportedVersions = slices.Clone(ch.SupportedVersions)
+		ch.ALPN = slices.Clone(ch.ALPN)
+		n.ClientHello = &ch
+	}
+	if c.ServerHello != nil {
+		sh := *c.ServerHello
+		n.ServerHello = &sh
+	}
+	return &n
 }
 
 func (c *Conversation) side(s *Segment) Side {
@@ -555,7 +768,7 @@ func (c *Conversation) add(s *Segment) {
 	}
 	h := c.half[side]
 	if h == nil {
-		h = &halfStream{tls: tlswire.NewStream(tlsBuffer)}
+		h = &halfStream{tls: c.pool.get()}
 		c.half[side] = h
 	}
 	ls := lastSeg{seq: s.Seq, ack: s.Ack, n: len(s.Payload), flags: flagsOf(s), iface: f.Interface, at: f.Time}
@@ -811,6 +1024,7 @@ func (c *Conversation) release() {
 	for i, h := range c.half {
 		if h != nil {
 			h.stopped = true
+			c.pool.put(h.tls)
 			h.tls = nil
 			h.ooo = nil
 			c.half[i] = nil
@@ -831,4 +1045,34 @@ func (c *Conversation) swap() {
 	for i := range c.Alerts {
 		c.Alerts[i].From = c.Alerts[i].From.other()
 	}
+}
+
+// streamPool keeps the TLS parsers of released connections for reuse: a
+// parser's buffers then grow once, not once per connection.
+type streamPool struct {
+	free []*tlswire.Stream
+}
+
+// Bounds of the pool: parsers kept, and the buffer size beyond which a
+// parser is left to the garbage collector instead.
+const (
+	maxPooled    = 64
+	maxPooledBuf = 32 << 10
+)
+
+func (p *streamPool) get() *tlswire.Stream {
+	if p == nil || len(p.free) == 0 {
+		return tlswire.NewStream(tlsBuffer)
+	}
+	s := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return s
+}
+
+func (p *streamPool) put(s *tlswire.Stream) {
+	if p == nil || s == nil || len(p.free) >= maxPooled || s.BufferCap() > maxPooledBuf {
+		return
+	}
+	s.Reset()
+	p.free = append(p.free, s)
 }

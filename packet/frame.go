@@ -150,6 +150,8 @@ func (f *Frame) Clone() *Frame {
 // join the fragments of multi-event frames (pre-8.1 NDIS captures).
 type Extractor struct {
 	pending map[uint32]*Frame // by CPU: the frame being assembled
+	one     Frame             // a frame logged in one event, returned by Add (reused)
+	buf     []byte            // its data when it cannot alias the event
 }
 
 // NewExtractor returns an Extractor.
@@ -164,8 +166,10 @@ func IsPacketEvent(ev *etl.Event) bool {
 
 // Add consumes one event. It returns a complete frame when the event
 // completes one, nil otherwise (events that carry no packet, or the first
-// fragments of a multi-event frame). The frame's data may alias the event:
-// it is valid until the next event is read; Clone it to keep it.
+// fragments of a multi-event frame). The frame is valid until the next
+// call of Add, and its data, which may alias the event, until the next
+// event is read: Clone it to keep it. (A capture logs millions of frames:
+// they are not allocated one by one.)
 func (x *Extractor) Add(ev *etl.Event) (*Frame, error) {
 	if ev.Kind != etl.KindEventHeader {
 		return nil, nil
@@ -215,10 +219,19 @@ func (x *Extractor) addNDIS(ev *etl.Event) (*Frame, error) {
 			// reliably.
 			delete(x.pending, key)
 		}
-		f = &Frame{
+		fr := Frame{
 			Time: ev.Time, Offset: ev.Offset, PID: ev.PID, TID: ev.TID, Source: SourceNDIS,
 			Interface: lower, Miniport: miniport, LinkType: ndisLinkType(kw), Direction: ndisDirection(kw),
 			Truncated: kw&kwPacketTruncated != 0,
+		}
+		if end {
+			x.one = fr
+			f = &x.one
+			if fr.LinkType == layers.LinkTypeIEEE802_11 {
+				f.Data = x.buf[:0] // modified below: a copy
+			}
+		} else {
+			f = &fr
 		}
 	} else if f == nil {
 		return nil, fmt.Errorf("packet: NDIS event at offset %#x: continuation fragment without a start", ev.Offset)
@@ -231,6 +244,9 @@ func (x *Extractor) addNDIS(ev *etl.Event) (*Frame, error) {
 		f.Data = frag // a whole frame in one event: no copy
 	} else {
 		f.Data = append(f.Data, frag...)
+		if f == &x.one {
+			x.buf = f.Data[:0]
+		}
 	}
 	if kw&kwPacketTruncated != 0 {
 		f.Truncated = true

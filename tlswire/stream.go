@@ -70,6 +70,16 @@ func NewStream(maxBuffer int) *Stream {
 	return &Stream{max: maxBuffer}
 }
 
+// Reset returns the parser to the state NewStream left it in, keeping its
+// buffers for the next stream (a caller following many connections reuses
+// parsers instead of growing new buffers for each).
+func (s *Stream) Reset() {
+	*s = Stream{max: s.max, buf: s.buf[:0], hs: s.hs[:0]}
+}
+
+// BufferCap returns the capacity of the parser's buffers, in bytes.
+func (s *Stream) BufferCap() int { return cap(s.buf) + cap(s.hs) }
+
 // SetEncrypted tells the parser that what follows is encrypted (TLS 1.3
 // after the ServerHello: the peer's handshake and alerts cannot be read).
 func (s *Stream) SetEncrypted() { s.encrypted = true; s.hs = s.hs[:0] }

@@ -19,7 +19,10 @@ import (
 //	go test -run '^$' -bench . -benchtime 3x ./cmd/etlscope/
 //	ETLSCOPE_BENCH_MB=1024 go test -run '^$' -bench . -benchtime 1x ./cmd/etlscope/
 //
-// They report MB/s, events/s and the process's peak RSS (Linux).
+// They report MB/s, events/s and the benchmark process's peak RSS so far
+// (Linux); BenchmarkCommandsProcess (memory_test.go) runs each command as
+// a child process and reports its own peak RSS and its time against
+// reading the file.
 
 var (
 	benchOnce sync.Once

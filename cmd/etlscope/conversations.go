@@ -58,25 +58,19 @@ tcp.srcport, tcp.dstport, ip.src, ip.dst, pid and outcome.`,
 	return cmd
 }
 
-// readConversations returns the TCP conversations of t, the scan result
-// and the number of frames seen.
-func readConversations(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, int, error) {
-	convs, res, st, err := readConversationStats(ctx, s, t)
-	return convs, res, st.Frames, err
-}
-
-// readConversationStats is readConversations with the tracker's frame
-// counts.
-func readConversationStats(ctx context.Context, s *streams, t *scan.Trace) ([]*packet.Conversation, *scan.Result, packet.FrameStats, error) {
+// trackConversations reads the packets of t into a tracker, which then
+// yields the TCP conversations one by one (Tracker.All) without holding
+// them all.
+func trackConversations(ctx context.Context, s *streams, t *scan.Trace) (*packet.Tracker, *scan.Result, error) {
 	tr := packet.NewTracker()
 	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, isOwnerEvent, ownerVisitor(tr.SetOwner))
 	if err != nil {
-		return nil, res, tr.Stats(), err
+		return tr, res, err
 	}
 	if n := tr.Dropped(); n > 0 {
 		fmt.Fprintf(s.Err, "warning: %s: %d connections beyond the tracker's limit were ignored\n", t.Name, n)
 	}
-	return tr.Conversations(), res, tr.Stats(), nil
+	return tr, res, nil
 }
 
 // frameNote summarises what became of the frames: how many were not TCP,
@@ -113,10 +107,11 @@ func runConversations(ctx context.Context, o *conversationsOptions, args []strin
 	}
 	defer t.Close()
 	defer startProgress(s, t.File, false)()
-	convs, res, st, err := readConversationStats(ctx, s, t)
+	tr, res, err := trackConversations(ctx, s, t)
 	if err != nil {
 		return badInput(err)
 	}
+	st := tr.Stats()
 	if st.Frames == 0 {
 		fmt.Fprintln(s.Err, "note: no packets in this trace (capture with `netsh trace start ... capture=yes`); nothing to show")
 	}
@@ -129,37 +124,55 @@ func runConversations(ctx context.Context, o *conversationsOptions, args []strin
 			return err
 		}
 	}
-	var rows []ConversationJSON
-	for _, c := range convs {
-		if flt != nil && !flt.Match(convFields{c}) {
-			continue
+	// Rows are written as the tracker yields them: a trace with 100 000
+	// connections never holds them all, nor their rows.
+	rows := func(emit func(ConversationJSON) error) error {
+		for c := range tr.All() {
+			if flt != nil && !flt.Match(convFields{c}) {
+				continue
+			}
+			if err := emit(conversationRow(c, red)); err != nil {
+				return err
+			}
 		}
-		rows = append(rows, conversationRow(c, red))
+		return nil
 	}
 	if format == report.FormatJSON {
-		if rows == nil {
-			rows = []ConversationJSON{}
-		}
-		return writeJSON(s.Out, ConversationsJSON{Conversations: rows, Integrity: report.Integrity(&res.Integrity)})
+		doc := ConversationsJSON{Conversations: []ConversationJSON{}, Integrity: report.Integrity(&res.Integrity)}
+		return writeJSONRows(s.Out, doc, "conversations", rows)
 	}
 	ro := renderOptions(s, t.Header())
-	tbl := &report.Table{Title: "TCP conversations", Columns: conversationColumns, Shape: conversationShape}
-	for _, r := range rows {
-		pid := ""
-		if r.PID != nil {
-			pid = idText(*r.PID)
-		}
-		server := r.Server
-		if r.Proxy != "" {
-			server = "proxy " + r.Proxy + " → CONNECT " + r.Server
-		}
-		outcome := r.Outcome
-		if len(r.Notes) > 0 {
-			outcome += " (" + strings.Join(r.Notes, "; ") + ")"
-		}
-		tbl.Add(report.FormatTime(r.FirstSeen, ro.Loc), r.Client, server, pid, r.SNI, r.ClientMax, strings.Join(r.Offered, ", "), r.Selected, r.Cipher, outcome)
+	rw, err := report.NewTableWriter(s.Out, format, "TCP conversations", conversationColumns, conversationShape, ro)
+	if err != nil {
+		return err
 	}
-	return renderTable(s.Out, format, tbl, &res.Integrity, ro)
+	if err := rows(func(r ConversationJSON) error { return rw.Write(conversationCells(r, ro)) }); err != nil {
+		return err
+	}
+	if err := rw.Close(); err != nil {
+		return err
+	}
+	if format == report.FormatTable {
+		fmt.Fprintln(s.Out)
+	}
+	return report.WriteIntegrity(s.Out, format, &res.Integrity)
+}
+
+// conversationCells renders a row for the human-readable formats.
+func conversationCells(r ConversationJSON, ro report.Options) []string {
+	pid := ""
+	if r.PID != nil {
+		pid = idText(*r.PID)
+	}
+	server := r.Server
+	if r.Proxy != "" {
+		server = "proxy " + r.Proxy + " → CONNECT " + r.Server
+	}
+	outcome := r.Outcome
+	if len(r.Notes) > 0 {
+		outcome += " (" + strings.Join(r.Notes, "; ") + ")"
+	}
+	return []string{report.FormatTime(r.FirstSeen, ro.Loc), r.Client, server, pid, r.SNI, r.ClientMax, strings.Join(r.Offered, ", "), r.Selected, r.Cipher, outcome}
 }
 
 var conversationColumns = []string{"first seen", "client", "server", "pid", "sni", "client max", "offered", "selected", "cipher", "outcome"}

@@ -9,28 +9,13 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 	_ "time/tzdata" // --local resolves the trace's time zone on machines without a zone database (Windows)
 )
 
-// gcPercent is the garbage collector target etlscope runs with unless
-// GOGC says otherwise: reading a trace allocates short-lived buffers
-// quickly while the live data stays small, so collecting a little earlier
-// keeps the process's memory close to what it really needs.
-const gcPercent = 50
-
-// memoryLimit is the soft memory limit unless GOMEMLIMIT is set. Live
-// data stays well below it on ordinary traces; on traces with tens of
-// thousands of TCP connections the collector works harder to stay under
-// it (Go caps the collector's CPU share, so this never stalls).
-const memoryLimit = 84 << 20
-
+// main runs with Go's default garbage collector settings: memory stays
+// flat by design (streaming reads, connections folded into fixed-size
+// summaries once decided), not by process-wide GOGC or GOMEMLIMIT knobs,
+// which the environment may still set.
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
 	os.Exit(run(os.Args[1:], &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }
