@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
+	"io"
 	"net/netip"
 	"strings"
 	"time"
@@ -138,7 +140,7 @@ func runConversations(ctx context.Context, o *conversationsOptions, args []strin
 		return nil
 	}
 	if format == report.FormatJSON {
-		doc := ConversationsJSON{Conversations: []ConversationJSON{}, Integrity: report.Integrity(&res.Integrity)}
+		doc := ConversationsJSON{Conversations: []ConversationJSON{}, Frames: framesJSON(st), Integrity: report.Integrity(&res.Integrity)}
 		return writeJSONRows(s.Out, doc, "conversations", rows)
 	}
 	ro := renderOptions(s, t.Header())
@@ -155,7 +157,45 @@ func runConversations(ctx context.Context, o *conversationsOptions, args []strin
 	if format == report.FormatTable {
 		fmt.Fprintln(s.Out)
 	}
-	return report.WriteIntegrity(s.Out, format, &res.Integrity)
+	if err := report.WriteIntegrity(s.Out, format, &res.Integrity); err != nil {
+		return err
+	}
+	return writeFrameNote(s.Out, format, st)
+}
+
+// FramesJSON counts what became of the captured frames.
+type FramesJSON struct {
+	Total       int `json:"total"`
+	TCP         int `json:"tcp"`
+	NotTCP      int `json:"not_tcp"`
+	Undecodable int `json:"undecodable"` // never shown as connections
+	Copies      int `json:"copies"`      // PktMon copies of a packet seen at another component
+	Drops       int `json:"drops"`       // PktMon drop events
+}
+
+func framesJSON(st packet.FrameStats) FramesJSON {
+	return FramesJSON{Total: st.Frames, TCP: st.TCP, NotTCP: st.NotTCP, Undecodable: st.Undecodable, Copies: st.Copies, Drops: st.Drops}
+}
+
+// writeFrameNote writes the frame counts after the table: a line in the
+// table, a "#" line after CSV, a paragraph in Markdown and HTML.
+func writeFrameNote(w io.Writer, f report.Format, st packet.FrameStats) error {
+	n := frameNote(st)
+	if n == "" {
+		n = fmt.Sprintf("%d frames, all TCP", st.Frames)
+	}
+	var err error
+	switch f {
+	case report.FormatCSV:
+		_, err = fmt.Fprintf(w, "# frames: %s\n", n)
+	case report.FormatMarkdown:
+		_, err = fmt.Fprintf(w, "\n**Frames:** %s\n", report.MarkdownEscape(n))
+	case report.FormatHTML:
+		_, err = fmt.Fprintf(w, "<p class=\"frames\"><b>Frames:</b> %s</p>\n", html.EscapeString(n))
+	default:
+		_, err = fmt.Fprintf(w, "frames: %s\n", n)
+	}
+	return err
 }
 
 // conversationCells renders a row for the human-readable formats.
@@ -188,6 +228,7 @@ var conversationShape = report.Shape{
 // ConversationsJSON is the document of `etlscope conversations --output json`.
 type ConversationsJSON struct {
 	Conversations []ConversationJSON   `json:"conversations"`
+	Frames        FramesJSON           `json:"frames"`
 	Integrity     report.IntegrityJSON `json:"integrity"`
 }
 

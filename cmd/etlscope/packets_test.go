@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -79,6 +80,16 @@ func TestPktMonConversationsAndPcap(t *testing.T) {
 	}
 	if !strings.Contains(errs, "1 undecodable") || !strings.Contains(errs, "1 dropped by Windows") || !strings.Contains(errs, "PktMon copies") {
 		t.Errorf("frame note missing: %s", errs)
+	}
+	// The same counts are part of the output itself (issue 18: counted in
+	// the conversations output, never turned into connections).
+	if !strings.Contains(out, "# frames: ") || !strings.Contains(out, "1 undecodable") {
+		t.Errorf("CSV lacks the frame counts:\n%s", out)
+	}
+	_, js, _ := runCLI(t, "conversations", path, "-o", "json")
+	var doc ConversationsJSON
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.Frames.Undecodable != 1 || doc.Frames.Drops != 1 || doc.Frames.Copies == 0 {
+		t.Errorf("JSON frames %+v (%v)", doc.Frames, err)
 	}
 	code, out, _ = runCLI(t, "conversations", path, "--redact", "-o", "csv")
 	// outlook.office365.com is a public name, kept under --redact (issue 14).

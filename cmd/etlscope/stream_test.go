@@ -50,7 +50,7 @@ func TestConversationsStream(t *testing.T) {
 		for _, f := range report.Formats {
 			var want bytes.Buffer
 			if f == report.FormatJSON {
-				if err := writeJSON(&want, ConversationsJSON{Conversations: rows, Integrity: report.Integrity(&res.Integrity)}); err != nil {
+				if err := writeJSON(&want, ConversationsJSON{Conversations: rows, Frames: framesJSON(tk.Stats()), Integrity: report.Integrity(&res.Integrity)}); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -59,6 +59,9 @@ func TestConversationsStream(t *testing.T) {
 					tbl.Add(conversationCells(r, ro)...)
 				}
 				if err := renderTable(&want, f, tbl, &res.Integrity, ro); err != nil {
+					t.Fatal(err)
+				}
+				if err := writeFrameNote(&want, f, tk.Stats()); err != nil {
 					t.Fatal(err)
 				}
 			}
