@@ -56,7 +56,7 @@ func runChild(tb testing.TB, args ...string) childRun {
 			env = append(env, e)
 		}
 	}
-	hwm := filepath.Join(tb.TempDir(), "hwm")
+	hwm := filepath.Join(tempDir(tb), "hwm")
 	cmd.Env = append(env, etlscopeCLI+"=1", etlscopeHWM+"="+hwm)
 	cmd.Stdout = io.Discard
 	var stderr bytes.Buffer
@@ -113,8 +113,8 @@ func TestMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates 320 MB of traces (about 15 s)")
 	}
-	small, st1 := genTrace(t, t.TempDir(), 64)
-	large, st2 := genTrace(t, t.TempDir(), 256)
+	small, st1 := genTrace(t, tempDir(t), 64)
+	large, st2 := genTrace(t, tempDir(t), 256)
 	added := float64(st2.Connections - st1.Connections)
 	for _, args := range [][]string{{"analyze"}, {"conversations", "-o", "csv"}} {
 		a := runChild(t, append(args, small)...)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/etlscope/etlscope/internal/winetest"
@@ -24,4 +26,25 @@ func notExistText(t testing.TB, path string) string {
 		t.Fatalf("%s: want a not-exist error, got %v", path, err)
 	}
 	return pe.Err.Error()
+}
+
+// TestTempDirsPortable: the tests of this package run as a Windows binary
+// under Wine in CI, where testing's own TempDir cleanup fails (Wine 8 does
+// not implement the file-information class Go's unlink uses); every test
+// must take its temporary directories from tempDir.
+func TestTempDirsPortable(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := regexp.MustCompile(`\b(t|tb|b)\.TempDir\(\)`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := bad.FindIndex(src); loc != nil {
+			t.Errorf("%s: %s: use tempDir(t), which works under Wine", f, src[loc[0]:loc[1]])
+		}
+	}
 }

@@ -24,7 +24,7 @@ func TestConversationsStream(t *testing.T) {
 	if _, err := nettrace.Generate(&gen, nettrace.GenOptions{Size: 1 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	genPath := filepath.Join(t.TempDir(), "gen.etl")
+	genPath := filepath.Join(tempDir(t), "gen.etl")
 	if err := os.WriteFile(genPath, gen.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
