@@ -158,16 +158,8 @@ func result(vs []Verdict) Result {
 // IntegrityKinds lists the kinds of the data-losing findings of in, in
 // words: "truncated, lost events".
 func IntegrityKinds(in *etl.Integrity) string {
-	var kinds []string
-	seen := map[etl.IssueKind]bool{}
-	for _, is := range in.Issues {
-		if is.Loss && !seen[is.Kind] {
-			seen[is.Kind] = true
-			kinds = append(kinds, strings.ReplaceAll(string(is.Kind), "_", " "))
-		}
+	if kinds := in.KindNames(true); len(kinds) > 0 {
+		return strings.Join(kinds, ", ")
 	}
-	if len(kinds) == 0 {
-		return "data lost"
-	}
-	return strings.Join(kinds, ", ")
+	return "data lost"
 }

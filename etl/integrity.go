@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // IssueKind names a kind of integrity finding.
@@ -324,4 +325,19 @@ func (f *File) slots(n int64) int64 {
 		return 1
 	}
 	return max(1, (n+int64(f.stride)/2)/int64(f.stride))
+}
+
+// KindNames lists the kinds of the issues in words ("truncated", "lost
+// events"), each once, in the order found; with lossOnly only the kinds of
+// issues that lost data.
+func (in *Integrity) KindNames(lossOnly bool) []string {
+	var names []string
+	seen := map[IssueKind]bool{}
+	for _, is := range in.Issues {
+		if (is.Loss || !lossOnly) && !seen[is.Kind] {
+			seen[is.Kind] = true
+			names = append(names, strings.ReplaceAll(string(is.Kind), "_", " "))
+		}
+	}
+	return names
 }

@@ -31,14 +31,7 @@ func IntegritySummary(in *etl.Integrity) string {
 	if len(in.Issues) == 0 {
 		return "complete: no damaged, truncated or lost data found"
 	}
-	var kinds []string
-	seen := map[etl.IssueKind]bool{}
-	for _, is := range in.Issues {
-		if !seen[is.Kind] {
-			seen[is.Kind] = true
-			kinds = append(kinds, strings.ReplaceAll(string(is.Kind), "_", " "))
-		}
-	}
+	kinds := in.KindNames(false)
 	if in.Complete() {
 		return "complete (notes: " + strings.Join(kinds, ", ") + ")"
 	}
