@@ -62,8 +62,10 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 		}
 		d := e.Decoded
 		// Connection owners are needed whatever the filter says.
-		if e.Provider == decode.TCPIP && e.ID == tcpConnectDone || e.ID == tcpConnectFailed && e.Provider == decode.TCPIP {
-			owner(d, tr)
+		if IsOwnerEvent(e.Event) {
+			if l, r, pid, ok := ConnectOwner(d); ok {
+				tr.SetOwner(l, r, pid)
+			}
 		}
 		if opts.Filter != nil && !opts.Filter.Match(d) {
 			facts.Filtered++

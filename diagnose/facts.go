@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"iter"
+	"net/netip"
 	"strings"
 
 	"github.com/etlscope/etlscope/etl"
@@ -256,19 +257,28 @@ func (f *Facts) webio(d *decode.Decoded) {
 	}
 }
 
-// owner passes a TCPIP connect event's 4-tuple and process to the tracker.
-func owner(d *decode.Decoded, tr *packet.Tracker) {
-	l, lok := d.Prop("LocalAddress")
-	r, rok := d.Prop("RemoteAddress")
-	pid, pok := d.PropUint("ProcessId")
-	if !lok || !rok || !pok {
-		return
+// IsOwnerEvent reports whether ev is a TCPIP connect event (connected or
+// failed), which names the process that owns a connection: packet events
+// are logged in whatever context the driver ran, so their PID is not it.
+func IsOwnerEvent(ev *etl.Event) bool {
+	return ev.Provider == decode.TCPIP && (ev.ID == tcpConnectDone || ev.ID == tcpConnectFailed)
+}
+
+// ConnectOwner returns the 4-tuple and process of a TCPIP connect event.
+func ConnectOwner(d *decode.Decoded) (local, remote netip.AddrPort, pid uint32, ok bool) {
+	local, lok := propAddrPort(d, "LocalAddress")
+	remote, rok := propAddrPort(d, "RemoteAddress")
+	p, pok := d.PropUint("ProcessId")
+	return local, remote, uint32(p), lok && rok && pok
+}
+
+func propAddrPort(d *decode.Decoded, name string) (netip.AddrPort, bool) {
+	v, ok := d.Prop(name)
+	if !ok {
+		return netip.AddrPort{}, false
 	}
-	lap, ok1 := l.AddrPort()
-	rap, ok2 := r.AddrPort()
-	if ok1 && ok2 {
-		tr.SetOwner(lap, rap, uint32(pid))
-	}
+	ap, ok := v.AddrPort()
+	return ap, ok && ap.IsValid()
 }
 
 func baseName(p string) string {

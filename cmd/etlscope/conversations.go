@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/etlscope/etlscope/diagnose"
-	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/redact"
@@ -65,7 +63,7 @@ tcp.srcport, tcp.dstport, ip.src, ip.dst, pid and outcome.`,
 // them all.
 func trackConversations(ctx context.Context, s *streams, t *scan.Trace) (*packet.Tracker, *scan.Result, error) {
 	tr := packet.NewTracker()
-	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, isOwnerEvent, ownerVisitor(tr.SetOwner))
+	res, _, err := readPackets(ctx, s, t, func(fr *packet.Frame) error { tr.Add(fr); return nil }, diagnose.IsOwnerEvent, ownerVisitor(tr.SetOwner))
 	if err != nil {
 		return tr, res, err
 	}
@@ -312,16 +310,6 @@ func conversationRow(c *packet.Conversation, red *redact.Redactor) ConversationJ
 		r.Notes = append(r.Notes, "capture incomplete")
 	}
 	return r
-}
-
-// propAddr returns a socket-address property.
-func propAddr(d *decode.Decoded, name string) (netip.AddrPort, bool) {
-	v, ok := d.Prop(name)
-	if !ok {
-		return netip.AddrPort{}, false
-	}
-	ap, ok := v.AddrPort()
-	return ap, ok && ap.IsValid()
 }
 
 // convFields exposes a conversation to filters.

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/etlscope/etlscope/diagnose"
 	"github.com/etlscope/etlscope/etl"
-	"github.com/etlscope/etlscope/etl/decode"
 	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/packet"
 	"github.com/etlscope/etlscope/report"
@@ -79,12 +79,6 @@ func issueWarner(s *streams, name string) func(etl.Issue) {
 	}
 }
 
-// isOwnerEvent reports whether ev is a TCPIP connect event, which names
-// the process that owns a connection.
-func isOwnerEvent(ev *etl.Event) bool {
-	return ev.Provider == decode.TCPIP && (ev.ID == 1033 || ev.ID == 1034)
-}
-
 // readPackets extracts the frames of t and passes each to fn. Events that
 // decode selects (nil: none) are decoded and passed to other instead. It
 // returns the scan result and the number of frames.
@@ -120,14 +114,11 @@ func readPackets(ctx context.Context, s *streams, t *scan.Trace, fn func(*packet
 }
 
 // ownerVisitor passes the 4-tuple and process of TCPIP connect events
-// (selected by isOwnerEvent) to owner.
+// (selected by diagnose.IsOwnerEvent) to owner.
 func ownerVisitor(owner func(local, remote netip.AddrPort, pid uint32)) func(*scan.Event) error {
 	return func(e *scan.Event) error {
-		l, lok := propAddr(e.Decoded, "LocalAddress")
-		r, rok := propAddr(e.Decoded, "RemoteAddress")
-		pid, pok := e.Decoded.PropUint("ProcessId")
-		if lok && rok && pok {
-			owner(l, r, uint32(pid))
+		if l, r, pid, ok := diagnose.ConnectOwner(e.Decoded); ok {
+			owner(l, r, pid)
 		}
 		return nil
 	}
