@@ -201,14 +201,10 @@ func readConversations(ctx context.Context, path string, red *redactor) ([]conve
 	defer t.Close()
 	x := packet.NewExtractor()
 	tr := packet.NewTracker()
-	connect := func(ev *etl.Event) bool { return ev.Provider == decode.TCPIP && (ev.ID == 1033 || ev.ID == 1034) }
-	_, err = scan.Run(ctx, t.File, scan.Options{Decode: connect}, func(e *scan.Event) error {
+	_, err = scan.Run(ctx, t.File, scan.Options{Decode: diagnose.IsOwnerEvent}, func(e *scan.Event) error {
 		if d := e.Decoded; d != nil {
-			l, lok := propAddr(d, "LocalAddress")
-			r, rok := propAddr(d, "RemoteAddress")
-			pid, pok := d.PropUint("ProcessId")
-			if lok && rok && pok {
-				tr.SetOwner(l, r, uint32(pid))
+			if l, r, pid, ok := diagnose.ConnectOwner(d); ok {
+				tr.SetOwner(l, r, pid)
 			}
 			return nil
 		}
@@ -227,15 +223,6 @@ func readConversations(ctx context.Context, path string, red *redactor) ([]conve
 		out = append(out, conversationRow(c, red))
 	}
 	return out, tr.Dropped(), nil
-}
-
-func propAddr(d *decode.Decoded, name string) (netip.AddrPort, bool) {
-	v, ok := d.Prop(name)
-	if !ok {
-		return netip.AddrPort{}, false
-	}
-	ap, ok := v.AddrPort()
-	return ap, ok && ap.IsValid()
 }
 
 func conversationRow(c *packet.Conversation, red *redactor) conversation {
