@@ -76,7 +76,7 @@ func (f *Facts) proc(pid uint32) *ProcessTLS {
 }
 
 func (f *Facts) evidence(d *decode.Decoded) Evidence {
-	return Evidence{Time: d.Event.Time, Source: fmt.Sprintf("%s %d", d.ProviderName, d.Event.ID), Text: f.red.Text(d.Description), Offset: d.Event.Offset}
+	return Evidence{Time: d.Event.Time, Source: fmt.Sprintf("%s %d", d.ProviderName, d.Event.ID), Text: f.red.Text(d.Description()), Offset: d.Event.Offset}
 }
 
 // note adds the evidence of d to list unless it is full (building it only

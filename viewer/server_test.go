@@ -85,7 +85,7 @@ func referenceRows(t *testing.T, data []byte) []Row {
 		}
 		dec.Observe(ev)
 		d := dec.Decode(ev)
-		out = append(out, Row{Index: len(out), Time: formatTime(ev.Time), Provider: providerLabel(d), ID: ev.ID, PID: ev.PID, Level: ev.Level, Description: d.Description})
+		out = append(out, Row{Index: len(out), Time: formatTime(ev.Time), Provider: providerLabel(d), ID: ev.ID, PID: ev.PID, Level: ev.Level, Description: d.Description()})
 	}
 	return out
 }

@@ -173,7 +173,7 @@ const credentialsHidden = "(credentials hidden: --redact)"
 // row decodes ev; t.decMu is held.
 func (t *Trace) rowLocked(i int, ev *etl.Event, d *decode.Decoded) Row {
 	r := Row{Index: i, Time: formatTime(ev.Time), Provider: providerLabel(d), ID: ev.ID, PID: ev.PID, Level: ev.Level,
-		Description: t.red.text(d.Description)}
+		Description: t.red.text(d.Description())}
 	if t.red != nil && isCredentialEvent(ev) {
 		r.Description = credentialsHidden
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/scan"
 	"github.com/etlscope/etlscope/internal/nettrace"
 )
 
@@ -18,6 +20,10 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 3x ./cmd/etlscope/
 //	ETLSCOPE_BENCH_MB=1024 go test -run '^$' -bench . -benchtime 1x ./cmd/etlscope/
+//	ETLSCOPE_BENCH_FILE=/tmp/big.etl go test -run '^$' -bench Commands/analyze -cpuprofile cpu.prof ./cmd/etlscope/
+//
+// ETLSCOPE_BENCH_FILE reads an existing trace (such as gentrace output)
+// instead of generating one, so that a profile shows only the command.
 //
 // They report MB/s, events/s and the benchmark process's peak RSS so far
 // (Linux); BenchmarkCommandsProcess (memory_test.go) runs each command as
@@ -33,6 +39,15 @@ var (
 
 func benchTrace(b *testing.B) string {
 	benchOnce.Do(func() {
+		if p := os.Getenv("ETLSCOPE_BENCH_FILE"); p != "" {
+			st, err := os.Stat(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchFile, benchSize = p, st.Size()
+			benchEvts = countEvents(b, p)
+			return
+		}
 		mb := int64(128)
 		if s := os.Getenv("ETLSCOPE_BENCH_MB"); s != "" {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
@@ -96,4 +111,21 @@ func BenchmarkCommands(b *testing.B) {
 			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 		})
 	}
+}
+
+// countEvents counts the events of the trace at path (for events/s).
+func countEvents(b *testing.B, path string) int64 {
+	t, err := scan.Open(path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Close()
+	var n int64
+	for _, err := range t.File.Events(etl.ReadOptions{FileOrder: true}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	return n
 }

@@ -302,7 +302,7 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 			ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
 			Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
 			PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
-			Description: ew.red.Text(d.Description), Warning: d.Warning,
+			Description: ew.red.Text(d.Description()), Warning: d.Warning,
 		}
 		if len(d.Properties) > 0 {
 			j.Properties = make(map[string]any, len(d.Properties))
@@ -339,7 +339,7 @@ func (ew *eventWriter) write(d *decode.Decoded) error {
 		report.FormatTime(ev.Time, ew.loc), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
 		strconv.Itoa(int(ev.Version)), strconv.Itoa(int(ev.Level)),
 		idText(ev.PID), idText(ev.TID),
-		ev.Kind.String(), ew.red.Text(d.Description),
+		ev.Kind.String(), ew.red.Text(d.Description()),
 	}
 	for _, name := range ew.fields {
 		p, ok := prop(d, name)

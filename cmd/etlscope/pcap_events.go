@@ -17,7 +17,7 @@ func readPacketsAndEvents(ctx context.Context, s *streams, t *scan.Trace, pw *pa
 	ew := packet.NewETWWriter(pw)
 	notFrame := func(ev *etl.Event) bool { return !packet.CarriesFrame(ev) }
 	res, frames, err := readPackets(ctx, s, t, pw.Write, notFrame, func(e *scan.Event) error {
-		return ew.Write(e.Event, providerLabel(e.Decoded), e.Decoded.Description)
+		return ew.Write(e.Event, providerLabel(e.Decoded), e.Decoded.Description())
 	})
 	return res, frames, ew.Events(), err
 }

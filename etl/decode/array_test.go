@@ -62,7 +62,7 @@ func TestTraceLoggingArraysAreOneValue(t *testing.T) {
 	if v, _ := d.Prop("Script"); !strings.HasPrefix(v.String(), "470065007400") { // "Get" in UTF-16LE
 		t.Errorf("Script = %s", v)
 	}
-	if strings.Contains(d.Description, "Script[") {
-		t.Errorf("description lists elements: %s", d.Description)
+	if strings.Contains(d.Description(), "Script[") {
+		t.Errorf("description lists elements: %s", d.Description())
 	}
 }

@@ -41,7 +41,7 @@ func decodeAll(t *testing.T, b *nettrace.Builder) []decoded {
 		for _, p := range x.Properties {
 			props[p.Name] = p.Value.String()
 		}
-		out = append(out, decoded{provider: x.ProviderName, id: ev.ID, name: x.EventName, desc: x.Description, warn: x.Warning, props: props})
+		out = append(out, decoded{provider: x.ProviderName, id: ev.ID, name: x.EventName, desc: x.Description(), warn: x.Warning, props: props})
 	}
 	return out
 }
@@ -161,7 +161,7 @@ func TestSchannelAmbiguity(t *testing.T) {
 func TestWPPMessage(t *testing.T) {
 	g := etl.MustParseGUID("37d2c3cd-c5d4-4587-8531-4696c44244c8")
 	x := decode.New().Decode(&etl.Event{Kind: etl.KindMessage, Provider: g, MessageGUID: g, MessageNumber: 12, UserData: []byte{1, 2}})
-	if x.EventName != "WPP" || !strings.Contains(x.Description, "WPP message 12 of 37d2c3cd") || x.PropString("UserData") != "0102" || x.ProviderName != "Schannel WPP" {
+	if x.EventName != "WPP" || !strings.Contains(x.Description(), "WPP message 12 of 37d2c3cd") || x.PropString("UserData") != "0102" || x.ProviderName != "Schannel WPP" {
 		t.Errorf("%+v", x)
 	}
 }
@@ -219,8 +219,8 @@ func TestRealTraceLogging(t *testing.T) {
 				if x.Warning != "" || x.EventName == "" || len(x.Properties) == 0 || x.ProviderName == "" {
 					t.Fatalf("event %d: %+v", n, x)
 				}
-				if n == 0 && !strings.HasPrefix(x.Description, tt.first) {
-					t.Errorf("first event:\n got %q\nwant %q…", x.Description, tt.first)
+				if n == 0 && !strings.HasPrefix(x.Description(), tt.first) {
+					t.Errorf("first event:\n got %q\nwant %q…", x.Description(), tt.first)
 				}
 				n++
 			}
@@ -323,7 +323,7 @@ func TestManifest(t *testing.T) {
 	g := etl.MustParseGUID("11111111-2222-3333-4444-555555555555")
 	data := etltest.NewPayload(8).U32(3).UTF16Z("world").U16(2).Raw([]byte{0xab, 0xcd}).Bytes()
 	x := d.Decode(&etl.Event{Kind: etl.KindEventHeader, Provider: g, ID: 7, PointerSize: 8, UserData: data})
-	if x.ProviderName != "Contoso-Test" || x.EventName != "Hello" || x.Description != "Hello world, count 3 (blob abcd)" || x.Warning != "" {
+	if x.ProviderName != "Contoso-Test" || x.EventName != "Hello" || x.Description() != "Hello world, count 3 (blob abcd)" || x.Warning != "" {
 		t.Errorf("%+v", x)
 	}
 	if err := d.LoadManifest(strings.NewReader("<notamanifest/>")); err == nil {

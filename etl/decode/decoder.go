@@ -24,11 +24,32 @@ type Property struct {
 type Decoded struct {
 	Event                                         *etl.Event
 	ProviderName, EventName, TaskName, OpcodeName string
-	Description                                   string
 	Properties                                    []Property
 	Warning                                       string
 	believed                                      bool
+
+	// The description is rendered from the schema's message and the
+	// properties when first asked for: most readers (analyze, pcap,
+	// conversations) never ask, and rendering was a fifth of analyze's
+	// time. desc is the text once rendered (or set directly).
+	desc     string
+	message  string // the schema's message template ("" lists the properties)
+	rendered bool
 }
+
+// Description is the event's text: the provider's message with the
+// property values substituted, or "Name: Prop=Value, …" when the schema
+// has no message.
+func (d *Decoded) Description() string {
+	if !d.rendered {
+		d.desc, d.rendered = render(d.message, d.Properties, d.EventName), true
+	}
+	return d.desc
+}
+
+// setDescription sets a description that is not rendered from the
+// properties.
+func (d *Decoded) setDescription(s string) { d.desc, d.rendered = s, true }
 
 // Believed reports whether the schema used contains facts that are believed
 // rather than verified (providers.md [B]); verdicts resting on them must say
@@ -76,7 +97,7 @@ func (d *Decoded) Lookup(name string) (any, bool) {
 	}
 	switch key {
 	case "description":
-		return d.Description, true
+		return d.Description(), true
 	case "provider":
 		if d.ProviderName != "" {
 			return d.ProviderName, true
@@ -224,7 +245,7 @@ func (d *Decoder) providerName(g etl.GUID) string {
 // Warning.
 func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 	out := &d.decoded
-	*out = Decoded{Event: ev, ProviderName: d.providerName(ev.Provider), Properties: d.props[:0]}
+	*out = Decoded{Event: ev, ProviderName: d.providerName(ev.Provider), Properties: d.props[:0], rendered: true} // "" until a schema sets a message
 	defer func() { d.props = out.Properties[:0] }()
 	if ev.Kind == etl.KindEventHeader {
 		if meta, ok := ev.Ext(etl.ExtEventSchemaTL); ok {
@@ -257,7 +278,7 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 		// (from the provider's private symbols), which a trace does not
 		// carry.
 		out.EventName = "WPP"
-		out.Description = fmt.Sprintf("WPP message %d of %s: %d bytes of arguments (decoding needs the provider's TMF, not in the trace)", ev.MessageNumber, ev.MessageGUID, len(ev.UserData))
+		out.setDescription(fmt.Sprintf("WPP message %d of %s: %d bytes of arguments (decoding needs the provider's TMF, not in the trace)", ev.MessageNumber, ev.MessageGUID, len(ev.UserData)))
 		d.raw(out, ev)
 		return out
 	}
@@ -267,7 +288,7 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 	}
 	d.raw(out, ev)
 	if out.EventName == "" {
-		out.Description = fmt.Sprintf("%d bytes of event data", len(ev.UserData))
+		out.setDescription(fmt.Sprintf("%d bytes of event data", len(ev.UserData)))
 	}
 	return out
 }
@@ -328,7 +349,7 @@ func (d *Decoder) decodeSchema(out *Decoded, ev *etl.Event, cands []*schema) {
 	d.raw(out, ev)
 	out.EventName = cands[0].name
 	out.Warning = fmt.Sprintf("unknown layout for %s %d v%d (payload %d bytes); shown as hex", out.ProviderName, ev.ID, ev.Version, len(ev.UserData))
-	out.Description = out.Warning + ": " + hexPrefix(ev.UserData)
+	out.setDescription(out.Warning + ": " + hexPrefix(ev.UserData))
 }
 
 // fitsAnother reports whether another candidate layout of the same version
@@ -358,7 +379,7 @@ func (d *Decoder) finish(out *Decoded, s *schema) {
 	if out.EventName == "" {
 		out.EventName = s.task
 	}
-	out.Description = render(s.message, out.Properties, out.EventName)
+	out.message, out.rendered = s.message, false
 }
 
 // render substitutes %1..%n in msg with the property values; without a

@@ -133,8 +133,8 @@ func TestEveryBuiltinSchema(t *testing.T) {
 			// Through the decoder, too: a known layout gives no warning.
 			if s.provider != etl.EventTraceGUID {
 				ev := &etl.Event{Kind: etl.KindEventHeader, Provider: s.provider, ID: s.id, Version: s.version, PointerSize: ptr, UserData: p}
-				if x := d.Decode(ev); x.Warning != "" || x.Description == "" {
-					t.Errorf("%v %d v%d: warning %q, description %q", s.provider, s.id, s.version, x.Warning, x.Description)
+				if x := d.Decode(ev); x.Warning != "" || x.Description() == "" {
+					t.Errorf("%v %d v%d: warning %q, description %q", s.provider, s.id, s.version, x.Warning, x.Description())
 				}
 			}
 		}

@@ -162,6 +162,6 @@ func (d *Decoder) decodeTL(out *Decoded, ev *etl.Event, meta []byte) bool {
 		out.Warning = fmt.Sprintf("TraceLogging event %s: %d bytes not described by its metadata", tl.name, len(ev.UserData)-n)
 	}
 	d.hideSecrets(out.Properties)
-	out.Description = render("", out.Properties, tl.name)
+	out.message, out.rendered = "", false // rendered on demand: "name: Prop=Value, …"
 	return true
 }

@@ -4,7 +4,7 @@
 // integrity findings instead of errors. Every command reads through it.
 //
 //	res, err := scan.Run(ctx, f, scan.Options{Filter: flt}, func(e *scan.Event) error {
-//		fmt.Println(e.Decoded.Description)
+//		fmt.Println(e.Decoded.Description())
 //		return nil
 //	})
 //
