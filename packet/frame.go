@@ -231,7 +231,10 @@ func (x *Extractor) addNDIS(ev *etl.Event) (*Frame, error) {
 				f.Data = x.buf[:0] // modified below: a copy
 			}
 		} else {
-			f = &fr
+			// Only a frame in several events is allocated (fr itself
+			// must not escape: one-event frames are most of a capture).
+			f = new(Frame)
+			*f = fr
 		}
 	} else if f == nil {
 		return nil, fmt.Errorf("packet: NDIS event at offset %#x: continuation fragment without a start", ev.Offset)

@@ -59,6 +59,7 @@ type Stream struct {
 	syncing    bool // looking for a record header
 	discard    int  // bytes of the current record still to skip (after lost bytes)
 	synced     bool // a SyncMsg was emitted
+	out        []Message // Write's result, reused by the next Write
 }
 
 // NewStream returns a parser that buffers at most maxBuffer bytes (records
@@ -74,7 +75,8 @@ func NewStream(maxBuffer int) *Stream {
 // buffers for the next stream (a caller following many connections reuses
 // parsers instead of growing new buffers for each).
 func (s *Stream) Reset() {
-	*s = Stream{max: s.max, buf: s.buf[:0], hs: s.hs[:0]}
+	clear(s.out[:cap(s.out)]) // let go of the hellos of the previous stream
+	*s = Stream{max: s.max, buf: s.buf[:0], hs: s.hs[:0], out: s.out[:0]}
 }
 
 // BufferCap returns the capacity of the parser's buffers, in bytes.
@@ -188,7 +190,8 @@ func (s *Stream) resync() {
 }
 
 // Write feeds the next bytes of the stream and returns the messages they
-// complete.
+// complete. The slice is reused by the next Write (the messages it holds
+// are not).
 func (s *Stream) Write(b []byte) []Message {
 	if s.dead {
 		return nil
@@ -218,7 +221,8 @@ func (s *Stream) Write(b []byte) []Message {
 	} else {
 		s.buf = append(s.buf, b...)
 	}
-	var out []Message
+	out := s.out[:0]
+	defer func() { s.out = out[:0] }()
 	for !s.dead {
 		if s.syncing {
 			m, ok := s.sync()
@@ -227,8 +231,8 @@ func (s *Stream) Write(b []byte) []Message {
 			}
 			out = append(out, m)
 		}
-		n, msgs := s.record()
-		out = append(out, msgs...)
+		var n int
+		n, out = s.record(out)
 		if n < 0 {
 			continue // switched to searching for a header
 		}
@@ -293,42 +297,42 @@ func (s *Stream) sync() (Message, bool) {
 	return Message{}, false
 }
 
-// record parses one record from the buffer; n is 0 when more bytes are
-// needed.
-func (s *Stream) record() (int, []Message) {
+// record parses one record from the buffer and appends its messages to
+// out; n is 0 when more bytes are needed.
+func (s *Stream) record(out []Message) (int, []Message) {
 	b := s.buf
 	if len(b) == 0 {
-		return 0, nil
+		return 0, out
 	}
 	if s.records == 0 && b[0]&0x80 != 0 && !s.unanchored {
 		// SSLv2-compatible ClientHello.
 		if len(b) < 3 {
-			return 0, nil
+			return 0, out
 		}
 		n := int(b[0]&0x7f)<<8 | int(b[1])
 		if b[2] != 1 {
-			return s.notTLS("SSLv2 record that is not a ClientHello")
+			return s.notTLS(out, "SSLv2 record that is not a ClientHello")
 		}
 		if len(b) < 2+n {
-			return 0, nil
+			return 0, out
 		}
 		s.records++
 		h, err := ParseSSLv2ClientHello(b[:2+n])
-		return 2 + n, []Message{{Kind: ClientHelloMsg, Record: SSL20, ClientHello: h, Err: err}}
+		return 2 + n, append(out, Message{Kind: ClientHelloMsg, Record: SSL20, ClientHello: h, Err: err})
 	}
 	if len(b) < 5 {
 		if b[0] < typeChangeCipherSpec || b[0] > typeApplicationData || (len(b) >= 2 && b[1] != 3) {
-			return s.notTLS(fmt.Sprintf("content type %d", b[0]))
+			return s.notTLS(out, fmt.Sprintf("content type %d", b[0]))
 		}
-		return 0, nil
+		return 0, out
 	}
 	typ, ver := b[0], Version(binary.BigEndian.Uint16(b[1:]))
 	n, ok := validHeader(b)
 	if !ok && !(typ >= typeChangeCipherSpec && typ <= typeApplicationData && ver>>8 == 3 && n <= maxRecord) {
-		return s.notTLS(fmt.Sprintf("record header %x", b[:5]))
+		return s.notTLS(out, fmt.Sprintf("record header %x", b[:5]))
 	}
 	if len(b) < 5+n {
-		return 0, nil
+		return 0, out
 	}
 	if s.unanchored {
 		// First record of a stream joined mid-connection, aligned with
@@ -340,16 +344,15 @@ func (s *Stream) record() (int, []Message) {
 		s.synced = true
 		s.unanchored = false
 		s.records++
-		msgs := append([]Message{{Kind: SyncMsg, Record: ver}}, s.content(typ, ver, b[5:5+n])...)
-		return 5 + n, msgs
+		out = append(out, Message{Kind: SyncMsg, Record: ver})
+		return 5 + n, s.content(out, typ, ver, b[5:5+n])
 	}
 	s.records++
-	return 5 + n, s.content(typ, ver, b[5:5+n])
+	return 5 + n, s.content(out, typ, ver, b[5:5+n])
 }
 
-// content interprets one record's body.
-func (s *Stream) content(typ uint8, ver Version, body []byte) []Message {
-	var msgs []Message
+// content interprets one record's body and appends its messages to msgs.
+func (s *Stream) content(msgs []Message, typ uint8, ver Version, body []byte) []Message {
 	switch typ {
 	case typeChangeCipherSpec:
 		if !s.tls13 {
@@ -380,7 +383,7 @@ func (s *Stream) content(typ uint8, ver Version, body []byte) []Message {
 		}
 		if len(s.hs)+len(body) > s.max {
 			s.dead = true
-			return []Message{{Kind: NotTLS, Err: fmt.Errorf("tlswire: handshake message larger than %d bytes", s.max)}}
+			return append(msgs, Message{Kind: NotTLS, Err: fmt.Errorf("tlswire: handshake message larger than %d bytes", s.max)})
 		}
 		s.hs = append(s.hs, body...)
 		for len(s.hs) >= 4 && !s.encrypted {
@@ -420,12 +423,12 @@ func (s *Stream) content(typ uint8, ver Version, body []byte) []Message {
 	return msgs
 }
 
-func (s *Stream) notTLS(why string) (int, []Message) {
+func (s *Stream) notTLS(out []Message, why string) (int, []Message) {
 	if s.unanchored && s.records == 0 {
 		// Joined mid-connection, inside a record: look for a header.
 		s.syncing = true
-		return -1, nil
+		return -1, out
 	}
 	s.dead = true
-	return 0, []Message{{Kind: NotTLS, Err: fmt.Errorf("tlswire: not TLS: %s", why)}}
+	return 0, append(out, Message{Kind: NotTLS, Err: fmt.Errorf("tlswire: not TLS: %s", why)})
 }

@@ -172,6 +172,7 @@ type Decoder struct {
 	osBuild    uint32
 	tlNames    map[etl.GUID]string
 	props      []Property // reused
+	ordered    []*schema  // reused by order
 	decoded    Decoded    // reused
 	manifest   map[schemaKey][]*schema
 	names      map[etl.GUID]string
@@ -302,7 +303,10 @@ func (d *Decoder) raw(out *Decoded, ev *etl.Event) {
 // order returns the candidates with those matching the event version first
 // and, for Schannel, the layout matching the OS build first.
 func (d *Decoder) order(ev *etl.Event, cands []*schema) []*schema {
-	var out []*schema
+	if len(cands) == 1 {
+		return cands
+	}
+	out := d.ordered[:0] // reused: decodeSchema is done with it before the next event
 	for pass := 0; pass < 2; pass++ {
 		for _, s := range cands {
 			if (s.version == ev.Version) == (pass == 0) {
