@@ -55,10 +55,10 @@ type Stream struct {
 	dead       bool
 	records    int
 	appData    bool
-	unanchored bool // the stream may start inside a record: search for a header instead of giving up
-	syncing    bool // looking for a record header
-	discard    int  // bytes of the current record still to skip (after lost bytes)
-	synced     bool // a SyncMsg was emitted
+	unanchored bool      // the stream may start inside a record: search for a header instead of giving up
+	syncing    bool      // looking for a record header
+	discard    int       // bytes of the current record still to skip (after lost bytes)
+	synced     bool      // a SyncMsg was emitted
 	out        []Message // Write's result, reused by the next Write
 }
 
