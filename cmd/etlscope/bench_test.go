@@ -95,6 +95,7 @@ func BenchmarkCommands(b *testing.B) {
 	for _, args := range [][]string{
 		{"info"},
 		{"events", "-o", "csv"},
+		{"events", "-o", "json"},
 		{"events", "-o", "csv", "-f", `description.contains("EnabledProtocols")`},
 		{"analyze"},
 		{"conversations", "-o", "csv"},
