@@ -34,6 +34,12 @@ type File struct {
 	wrapped bool          // circular file that wrapped: order buffers by sequence
 	jumps   map[int64]gap // regions passed over, found by Open (read-only after)
 
+	// walked is what Open's walk found, buffer headers and regions passed
+	// over, in file order: iterations replay it instead of reading every
+	// buffer header again (a pread each). nil when the file has more than
+	// maxWalked buffers; iterations then walk the file themselves.
+	walked []walkStep
+
 	mu     sync.Mutex
 	stats  Stats
 	opened Integrity // findings of Open
@@ -202,7 +208,7 @@ func (f *File) readHeader() error {
 // between buffers are skipped silently (File.Integrity reports them).
 func (f *File) Buffers() iter.Seq2[BufferInfo, error] {
 	return func(yield func(BufferInfo, error) bool) {
-		err := f.walk(func(bi BufferInfo, g *gap) bool {
+		err := f.steps(func(bi BufferInfo, g *gap) bool {
 			if g == nil {
 				return yield(bi, nil)
 			}
@@ -295,6 +301,55 @@ func (f *File) walk(visit func(bi BufferInfo, g *gap) bool) error {
 	return nil
 }
 
+// walkStep is one step of a walk: a buffer, or a region passed over.
+type walkStep struct {
+	bi BufferInfo
+	g  *gap
+}
+
+// maxWalked bounds the steps of Open's walk that are kept (56 bytes
+// each: 14 MB for 256 Ki buffers, a 16 GB file of 64 KB buffers).
+const maxWalked = 1 << 18
+
+// record keeps one step of Open's walk.
+func (f *File) record(bi BufferInfo, g *gap) {
+	if f.walked == nil {
+		return
+	}
+	if len(f.walked) >= maxWalked {
+		f.walked = nil
+		return
+	}
+	st := walkStep{bi: bi}
+	if g != nil {
+		gc := *g
+		st = walkStep{g: &gc}
+	}
+	f.walked = append(f.walked, st)
+}
+
+// steps visits the buffers and regions of the file in file order, like
+// walk, from what Open recorded when it could keep it.
+func (f *File) steps(visit func(bi BufferInfo, g *gap) bool) error {
+	if f.walked == nil {
+		return f.walk(visit)
+	}
+	for i := range f.walked {
+		st := &f.walked[i]
+		if st.g != nil {
+			g := *st.g // visitors may keep or change their copy
+			if !visit(BufferInfo{}, &g) {
+				return nil
+			}
+			continue
+		}
+		if !visit(st.bi, nil) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // allPadding reports whether the bytes [off, end) are all zero or all 0xFF
 // (trailing fill some writers leave). end-off is small.
 func allPadding(r io.ReaderAt, off, end int64) bool {
@@ -368,7 +423,7 @@ func (f *File) fileOrder(p *pass, yield func(*Event, error) bool) {
 	br := &bufferReader{r: f.r, size: f.size, maxSize: f.maxSize}
 	ev := &Event{}
 	stop := false
-	err := f.walk(func(bi BufferInfo, g *gap) bool {
+	err := f.steps(func(bi BufferInfo, g *gap) bool {
 		if g != nil {
 			f.passGap(g)
 			return true
@@ -396,7 +451,7 @@ func (f *File) fileOrderParallel(p *pass, yield func(*Event, error) bool) {
 	defer pf.close()
 	var walkErr error
 	next, stop := iter.Pull2(func(visit func(BufferInfo, *gap) bool) {
-		walkErr = f.walk(visit)
+		walkErr = f.steps(visit)
 	})
 	defer stop()
 	type item struct {
@@ -547,7 +602,7 @@ func (f *File) merged(p *pass, yield func(*Event, error) bool) {
 	total := 0
 	tooBig := false
 	var gaps []gap
-	err := f.walk(func(bi BufferInfo, g *gap) bool {
+	err := f.steps(func(bi BufferInfo, g *gap) bool {
 		if g != nil {
 			if len(gaps) < maxJumps {
 				gaps = append(gaps, *g)

@@ -219,7 +219,9 @@ func (f *File) inspect() error {
 		zeroSeq   bool
 		midFill   []bool
 	)
+	f.walked = make([]walkStep, 0, min(maxWalked, f.size/int64(max(f.hdr.BufferSize, minBufferSize))+4))
 	err := f.walk(func(bi BufferInfo, g *gap) bool {
+		f.record(bi, g)
 		if g != nil {
 			switch {
 			case g.short && g.damaged():
