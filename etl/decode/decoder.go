@@ -147,7 +147,7 @@ func (d *Decoded) Lookup(name string) (any, bool) {
 		u, _ := v.Uint()
 		return u, true
 	case KindFloat:
-		return v.f, true
+		return v.float(), true
 	case KindString:
 		return v.s, true
 	}

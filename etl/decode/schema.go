@@ -126,13 +126,13 @@ func parseFields(spec string) []field {
 func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Property, int, error) {
 	off := 0
 	base := len(props)
-	var small [32]Value
+	var small [32]ref
 	vals := small[:0] // last value of each field, by field index (for length and count references)
 	if len(fields) > len(small) {
-		vals = make([]Value, 0, len(fields))
+		vals = make([]ref, 0, len(fields))
 	}
 	for i, f := range fields {
-		vals = append(vals, Value{})
+		vals = append(vals, ref{})
 		n := 1
 		isArray := f.vcount || f.count > 0 || f.countRef > 0
 		switch {
@@ -143,7 +143,7 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 			n = int(binary.LittleEndian.Uint16(p[off:]))
 			off += 2
 		case f.countRef > 0:
-			u, ok := vals[f.countRef-1].Uint()
+			u, ok := vals[f.countRef-1].u, vals[f.countRef-1].ok
 			if !ok || u > uint64(len(p)) {
 				return props, off, fmt.Errorf("field %s: bad array count", f.name)
 			}
@@ -192,7 +192,7 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 				return props, off, fmt.Errorf("field %s: %w", f.name, err)
 			}
 			off += used
-			vals[i] = v
+			vals[i].u, vals[i].ok = v.Uint()
 			name := f.name
 			if isArray {
 				name = fmt.Sprintf("%s[%d]", f.name, k)
@@ -207,6 +207,13 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 }
 
 var errTrunc = fmt.Errorf("payload truncated")
+
+// ref is the last value of a field as a length or count of a later
+// field: ok when it was a number.
+type ref struct {
+	u  uint64
+	ok bool
+}
 
 // maxArrayValues is the longest array of integers wider than a byte that
 // is decoded element by element ("Ports[0]", "Ports[1]", …); longer ones
@@ -228,7 +235,7 @@ func intSize(t inType) int {
 	return 0
 }
 
-func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error) {
+func decodeOne(f field, p []byte, ptrSize int, vals []ref) (Value, int, error) {
 	le := binary.LittleEndian
 	need := func(n int) error {
 		if len(p) < n {
@@ -243,7 +250,7 @@ func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error)
 		if f.lenRef < 0 || f.lenRef >= len(vals) {
 			return 0, fmt.Errorf("no length field")
 		}
-		u, ok := vals[f.lenRef].Uint()
+		u, ok := vals[f.lenRef].u, vals[f.lenRef].ok
 		if !ok || u > uint64(len(p)) && f.typ != tCWStr {
 			return 0, errTrunc
 		}
@@ -325,12 +332,12 @@ func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error)
 		if err := need(16); err != nil {
 			return v, 0, err
 		}
-		return guidVal(etl.GUIDFromBytes(p)), 16, nil
+		return guidVal(p), 16, nil
 	case tFileTime:
 		if err := need(8); err != nil {
 			return v, 0, err
 		}
-		return timeVal(etl.FileTime(int64(le.Uint64(p)))), 8, nil
+		return fileTimeVal(int64(le.Uint64(p))), 8, nil
 	case tSysTime:
 		if err := need(16); err != nil {
 			return v, 0, err
@@ -359,7 +366,7 @@ func decodeOne(f field, p []byte, ptrSize int, vals []Value) (Value, int, error)
 		}
 		switch f.typ {
 		case tSock:
-			return sockVal(parseSockaddr(p[:n]), p[:n]), n, nil
+			return sockVal(p[:n]), n, nil
 		case tCAStr:
 			return strVal(strings.TrimRight(string(p[:n]), "\x00")), n, nil
 		}

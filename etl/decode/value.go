@@ -8,6 +8,7 @@ package decode
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -34,18 +35,21 @@ const (
 	KindPointer
 )
 
-// Value is one decoded property value.
+// Value is one decoded property value. It is kept small (64 bytes): an
+// event's properties are copied around by the hundred thousand, so
+// GUIDs, times and socket addresses stay in their payload bytes and are
+// decoded when asked for.
 type Value struct {
 	Kind Kind
-	u    uint64
-	f    float64
+	u    uint64 // numbers; float64 bits (KindFloat); FILETIME ticks (KindTime)
 	s    string
-	b    []byte
-	ap   netip.AddrPort
-	g    etl.GUID
-	t    time.Time
+	b    []byte   // bytes; the 16 bytes of a GUID; a SOCKADDR
 	m    valueMap // optional: renders the number
 }
+
+func (v Value) float() float64 { return math.Float64frombits(v.u) }
+func (v Value) guid() etl.GUID  { return etl.GUIDFromBytes(v.b) }
+func (v Value) time() time.Time { return etl.FileTime(int64(v.u)) }
 
 // Uint returns the value as an unsigned number, for numeric kinds.
 func (v Value) Uint() (uint64, bool) {
@@ -74,10 +78,20 @@ func (v Value) Str() string {
 }
 
 // Bytes returns the bytes of a binary value.
-func (v Value) Bytes() []byte { return v.b }
+func (v Value) Bytes() []byte {
+	if v.Kind == KindGUID {
+		return nil // its bytes are an encoding detail
+	}
+	return v.b
+}
 
 // AddrPort returns the address of a socket-address value.
-func (v Value) AddrPort() (netip.AddrPort, bool) { return v.ap, v.Kind == KindSockAddr }
+func (v Value) AddrPort() (netip.AddrPort, bool) {
+	if v.Kind != KindSockAddr {
+		return netip.AddrPort{}, false
+	}
+	return parseSockaddr(v.b), true
+}
 
 // String renders the value for people: numbers with their names when a
 // value map applies (e.g. "0xa80 (TLS1.0|TLS1.1|TLS1.2 client)").
@@ -91,28 +105,30 @@ func (v Value) String() string {
 	case KindHex, KindPointer:
 		s = "0x" + strconv.FormatUint(v.u, 16)
 	case KindFloat:
-		s = strconv.FormatFloat(v.f, 'g', -1, 64)
+		s = strconv.FormatFloat(v.float(), 'g', -1, 64)
 	case KindBool:
 		s = strconv.FormatBool(v.u != 0)
 	case KindString:
 		return v.s
 	case KindGUID:
-		return v.g.String()
+		return v.guid().String()
 	case KindTime:
-		if v.t.IsZero() {
+		t := v.time()
+		if t.IsZero() {
 			return ""
 		}
-		return v.t.UTC().Format(time.RFC3339Nano)
+		return t.UTC().Format(time.RFC3339Nano)
 	case KindBytes:
 		if len(v.b) > 256 {
 			return hex.EncodeToString(v.b[:256]) + fmt.Sprintf("… (%d bytes)", len(v.b))
 		}
 		return hex.EncodeToString(v.b)
 	case KindSockAddr:
-		if !v.ap.IsValid() {
+		ap := parseSockaddr(v.b)
+		if !ap.IsValid() {
 			return hex.EncodeToString(v.b)
 		}
-		return v.ap.String()
+		return ap.String()
 	default:
 		return ""
 	}
@@ -132,7 +148,7 @@ func (v Value) Raw() any {
 	case KindUint, KindHex, KindPointer:
 		return v.u
 	case KindFloat:
-		return v.f
+		return v.float()
 	case KindBool:
 		return v.u != 0
 	}
@@ -142,12 +158,10 @@ func (v Value) Raw() any {
 func uintVal(k Kind, u uint64) Value { return Value{Kind: k, u: u} }
 func strVal(s string) Value          { return Value{Kind: KindString, s: s} }
 func bytesVal(b []byte) Value        { return Value{Kind: KindBytes, b: b} }
-func guidVal(g etl.GUID) Value       { return Value{Kind: KindGUID, g: g} }
-func timeVal(t time.Time) Value      { return Value{Kind: KindTime, t: t} }
-func floatVal(f float64) Value       { return Value{Kind: KindFloat, f: f} }
-func sockVal(ap netip.AddrPort, b []byte) Value {
-	return Value{Kind: KindSockAddr, ap: ap, b: b}
-}
+func guidVal(b []byte) Value         { return Value{Kind: KindGUID, b: b[:16:16]} }
+func fileTimeVal(ticks int64) Value  { return Value{Kind: KindTime, u: uint64(ticks)} }
+func floatVal(f float64) Value       { return Value{Kind: KindFloat, u: math.Float64bits(f)} }
+func sockVal(b []byte) Value         { return Value{Kind: KindSockAddr, b: b} }
 
 // JSON returns the value as JSON output types it: plain integers as
 // numbers, booleans as booleans, times in UTC; hex numbers (masks,
@@ -169,10 +183,10 @@ func (v Value) JSON() any {
 			return v.u != 0
 		}
 	case KindFloat:
-		return v.f
+		return v.float()
 	case KindTime:
-		if !v.t.IsZero() {
-			return v.t.UTC()
+		if t := v.time(); !t.IsZero() {
+			return t.UTC()
 		}
 	}
 	return v.String()
