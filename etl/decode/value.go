@@ -47,7 +47,7 @@ type Value struct {
 	m    valueMap // optional: renders the number
 }
 
-func (v Value) float() float64 { return math.Float64frombits(v.u) }
+func (v Value) float() float64  { return math.Float64frombits(v.u) }
 func (v Value) guid() etl.GUID  { return etl.GUIDFromBytes(v.b) }
 func (v Value) time() time.Time { return etl.FileTime(int64(v.u)) }
 
