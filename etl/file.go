@@ -75,11 +75,6 @@ type ReadOptions struct {
 	// Prefetch says whether compressed buffers are decompressed ahead on
 	// other cores; the default decides by file size and cores.
 	Prefetch Prefetch
-	// Ahead says whether the file is read on another goroutine while the
-	// caller handles the events (see readAhead); the default reads ahead
-	// in time order on files of a few MB and more when there is more
-	// than one core.
-	Ahead Ahead
 }
 
 // Prefetch selects decompress-ahead for ReadOptions.
@@ -378,15 +373,13 @@ func (f *File) count(fn func(*Stats)) {
 // in the file is recovered from and recorded as an integrity Issue (see
 // File.Integrity and ReadOptions.OnIssue).
 func (f *File) Events(opts ReadOptions) iter.Seq2[*Event, error] {
-	read := f.merged
-	if opts.FileOrder {
-		read = f.fileOrder
-	}
-	if f.ahead(opts) {
-		return f.readAhead(opts, read)
-	}
 	return func(yield func(*Event, error) bool) {
-		read(f.startPass(opts), yield)
+		p := f.startPass(opts)
+		if opts.FileOrder {
+			f.fileOrder(p, yield)
+			return
+		}
+		f.merged(p, yield)
 	}
 }
 

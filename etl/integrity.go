@@ -155,6 +155,15 @@ func (f *File) Integrity() Integrity {
 	return out
 }
 
+// OpenIntegrity returns a copy of the findings of Open alone: what the
+// logfile header and the buffer headers say. A reader that collects the
+// findings of its own iteration (OnIssue) adds them to it.
+func (f *File) OpenIntegrity() Integrity {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opened.clone()
+}
+
 // startPass begins the findings of a new iteration.
 func (f *File) startPass(opts ReadOptions) *pass {
 	return &pass{onIssue: opts.OnIssue, prefetch: opts.Prefetch}

@@ -171,7 +171,6 @@ type Decoder struct {
 	schemas    map[schemaKey][]*schema
 	osBuild    uint32
 	tlNames    map[etl.GUID]string
-	props      []Property // reused
 	ordered    []*schema  // reused by order
 	decoded    Decoded    // reused
 	manifest   map[schemaKey][]*schema
@@ -245,18 +244,28 @@ func (d *Decoder) providerName(g etl.GUID) string {
 // ev); never nil, never panics: unknown layouts come back as raw hex with a
 // Warning.
 func (d *Decoder) Decode(ev *etl.Event) *Decoded {
-	out := &d.decoded
-	*out = Decoded{Event: ev, ProviderName: d.providerName(ev.Provider), Properties: d.props[:0], rendered: true} // "" until a schema sets a message
-	defer func() { d.props = out.Properties[:0] }()
+	d.DecodeTo(&d.decoded, ev)
+	return &d.decoded
+}
+
+// DecodeTo decodes ev into out, reusing the storage of out's properties:
+// a reader that keeps several decoded events at once (a batch handed to
+// another goroutine) gives each its own Decoded. out aliases ev.
+func (d *Decoder) DecodeTo(out *Decoded, ev *etl.Event) {
+	*out = Decoded{Event: ev, ProviderName: d.providerName(ev.Provider), Properties: out.Properties[:0], rendered: true} // "" until a schema sets a message
+	d.decodeTo(out, ev)
+}
+
+func (d *Decoder) decodeTo(out *Decoded, ev *etl.Event) {
 	if ev.Kind == etl.KindEventHeader {
 		if meta, ok := ev.Ext(etl.ExtEventSchemaTL); ok {
 			if d.decodeTL(out, ev, meta) {
-				return out
+				return
 			}
 		}
 		if s := d.metaSchema(ev); s != nil {
 			d.decodeSchema(out, ev, []*schema{s})
-			return out
+			return
 		}
 		k := schemaKey{ev.Provider, ev.ID}
 		cands := d.manifest[k]
@@ -265,13 +274,13 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 		}
 		if len(cands) > 0 {
 			d.decodeSchema(out, ev, cands)
-			return out
+			return
 		}
 	}
 	if ev.Kind == etl.KindFull || ev.Kind == etl.KindInstance {
 		if s := d.metaSchema(ev); s != nil {
 			d.decodeSchema(out, ev, []*schema{s})
-			return out
+			return
 		}
 	}
 	if ev.Kind == etl.KindMessage {
@@ -281,17 +290,16 @@ func (d *Decoder) Decode(ev *etl.Event) *Decoded {
 		out.EventName = "WPP"
 		out.setDescription(fmt.Sprintf("WPP message %d of %s: %d bytes of arguments (decoding needs the provider's TMF, not in the trace)", ev.MessageNumber, ev.MessageGUID, len(ev.UserData)))
 		d.raw(out, ev)
-		return out
+		return
 	}
 	if ev.Provider == etl.EventTraceGUID && ev.HookID == 0 && ev.Kind == etl.KindSystem {
 		d.decodeSchema(out, ev, []*schema{logfileHeader})
-		return out
+		return
 	}
 	d.raw(out, ev)
 	if out.EventName == "" {
 		out.setDescription(fmt.Sprintf("%d bytes of event data", len(ev.UserData)))
 	}
-	return out
 }
 
 func (d *Decoder) raw(out *Decoded, ev *etl.Event) {

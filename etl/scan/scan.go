@@ -16,7 +16,6 @@ package scan
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
@@ -49,6 +48,12 @@ type Options struct {
 	// OnIssue, when set, is called with each integrity finding as it is
 	// found (for a warning line on stderr); Result.Integrity has them all.
 	OnIssue func(etl.Issue)
+	// Ahead says whether the file is read, decoded and filtered on
+	// another goroutine while the visitor runs (see runAhead); the
+	// default does so in time order on files of a few MB and more when
+	// there is more than one core. Decode, Filter and Decoder are then
+	// used on that goroutine; OnIssue and the visitor never are.
+	Ahead Ahead
 }
 
 // Event is one event of the scan.
@@ -83,19 +88,33 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 	res := &Result{}
 	// Open found what the logfile and buffer headers say (losses,
 	// truncation, damaged buffers, a wrapped circular file, fill); the
-	// iteration adds damaged records and buffers as it meets them.
+	// iteration adds damaged records and buffers as it meets them. The
+	// result has exactly those of this scan, up to where it stopped:
+	// not those of another pass over the file, nor those a reader
+	// running ahead found beyond the point where the visitor stopped.
+	seen := f.OpenIntegrity()
 	if opts.OnIssue != nil {
-		for _, is := range f.Integrity().Issues {
+		for _, is := range seen.Issues {
 			opts.OnIssue(is)
+		}
+	}
+	userIssue := opts.OnIssue
+	opts.OnIssue = func(is etl.Issue) {
+		seen.Add(is)
+		if userIssue != nil {
+			userIssue(is)
 		}
 	}
 	defer func() {
 		stopped := res.Integrity.Issues
-		res.Integrity = f.Integrity()
+		res.Integrity = seen
 		for _, is := range stopped {
 			res.Integrity.Add(is)
 		}
 	}()
+	if ahead(f, opts) {
+		return res, runAhead(ctx, f, opts, dec, res, visit)
+	}
 	e := &Event{}
 	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, OnIssue: opts.OnIssue}) {
 		if err != nil {
@@ -118,8 +137,7 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		res.Visited++
 		if err := visit(e); err != nil {
 			if errors.Is(err, ErrStop) {
-				res.Integrity.Add(etl.Issue{Kind: IssueStopped, Offset: ev.Offset,
-					Message: fmt.Sprintf("reading stopped early (limit reached) after the record at offset %#x: the rest of the file was not read or checked", ev.Offset)})
+				res.Integrity.Add(stopped(ev))
 				break
 			}
 			return res, err
