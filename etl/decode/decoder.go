@@ -171,8 +171,8 @@ type Decoder struct {
 	schemas    map[schemaKey][]*schema
 	osBuild    uint32
 	tlNames    map[etl.GUID]string
-	ordered    []*schema  // reused by order
-	decoded    Decoded    // reused
+	ordered    []*schema // reused by order
+	decoded    Decoded   // reused
 	manifest   map[schemaKey][]*schema
 	names      map[etl.GUID]string
 	meta       map[metaKey]*schema // schemas embedded in the trace (TRACE_EVENT_INFO)
