@@ -189,3 +189,50 @@ func BenchmarkCommandsProcess(b *testing.B) {
 		})
 	}
 }
+
+// TestSpeedRatios guards the speed of the commands as ratios measured in
+// one run on one machine, not as absolute times: the CPU time (user +
+// system, best of 3 child processes) of each command on a 128 MB
+// generated NetTrace against that of `info` on the same file, and `info`
+// against reading the file with 1 MiB reads (dd bs=1M, best of 5). The
+// bounds are about twice the ratios measured when they were set
+// (2026-11-30: info 6.5× reading the file; analyze 4.5×, conversations
+// 4.0×, events -o csv 6.2× info), so a change that makes a command or the reader
+// markedly slower fails here, whatever the machine's speed or load.
+func TestSpeedRatios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a 128 MB trace and runs commands on it (about 10 s)")
+	}
+	path, _ := genTrace(t, tempDir(t), 128)
+	dd := time.Duration(1 << 62)
+	for range 5 {
+		dd = min(dd, readAll(t, path))
+	}
+	best := func(args ...string) time.Duration {
+		d := time.Duration(1 << 62)
+		for range 3 {
+			d = min(d, runChild(t, append(args, path)...).cpu)
+		}
+		return d
+	}
+	info := best("info")
+	t.Logf("reading the file (1 MiB reads): %v; info: %v CPU (%.1f×)", dd, info, info.Seconds()/dd.Seconds())
+	if r := info.Seconds() / dd.Seconds(); r > 15 {
+		t.Errorf("info used %.1f× the time of reading the file, want at most 15×", r)
+	}
+	for _, tc := range []struct {
+		args []string
+		max  float64
+	}{
+		{[]string{"analyze"}, 9},
+		{[]string{"conversations", "-o", "csv"}, 8},
+		{[]string{"events", "-o", "csv"}, 12},
+	} {
+		c := best(tc.args...)
+		r := c.Seconds() / info.Seconds()
+		t.Logf("%s: %v CPU, %.1f× info", strings.Join(tc.args, " "), c, r)
+		if r > tc.max {
+			t.Errorf("%s used %.1f× the CPU time of info, want at most %.0f×", strings.Join(tc.args, " "), r, tc.max)
+		}
+	}
+}
