@@ -23,10 +23,39 @@ type Options struct {
 	OnIssue func(etl.Issue)
 }
 
-// providers lists the providers whose events the diagnosis decodes.
-var providers = map[etl.GUID]bool{
-	decode.WebIO: true, decode.WinHttp: true, decode.WinINet: true, decode.Schannel: true,
-	decode.TCPIP: true, decode.DNSClient: true,
+// diagnosed reports whether the diagnosis decodes the events of provider
+// g (asked for every event of a trace: a switch, not a map lookup that
+// hashes the GUID).
+func diagnosed(g etl.GUID) bool {
+	switch g {
+	case decode.WebIO, decode.WinHttp, decode.WinINet, decode.Schannel, decode.TCPIP, decode.DNSClient:
+		return true
+	}
+	return false
+}
+
+// providerCounts counts the events of a few providers (the packet
+// capture ones) without a map update per event.
+type providerCounts struct {
+	guids []etl.GUID
+	n     []int
+}
+
+func (c *providerCounts) add(g etl.GUID) {
+	for i := range c.guids {
+		if c.guids[i] == g {
+			c.n[i]++
+			return
+		}
+	}
+	c.guids, c.n = append(c.guids, g), append(c.n, 1)
+}
+
+// addTo adds the counts to m, by provider name.
+func (c *providerCounts) addTo(m map[string]int) {
+	for i, g := range c.guids {
+		m[decode.ProviderName(g)] += c.n[i]
+	}
 }
 
 // MaxConnections bounds the connections an Analysis lists (failed ones
@@ -41,8 +70,9 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 		procs: map[uint32]*ProcessTLS{}, names: map[uint32]string{}, dnsName: map[string]string{}, red: opts.Redact}
 	x := packet.NewExtractor()
 	tr := packet.NewTracker()
-	wanted := func(ev *etl.Event) bool { return providers[ev.Provider] && ev.Kind == etl.KindEventHeader }
+	wanted := func(ev *etl.Event) bool { return ev.Kind == etl.KindEventHeader && diagnosed(ev.Provider) }
 	so := scan.Options{Decode: wanted, OnIssue: opts.OnIssue}
+	var packets providerCounts
 	res, err := scan.Run(ctx, f, so, func(e *scan.Event) error {
 		if e.Decoded == nil {
 			if isProcessNameEvent(e.Event) {
@@ -52,7 +82,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 				return nil
 			}
 			if packet.IsPacketEvent(e.Event) {
-				a.Providers[decode.ProviderName(e.Provider)]++
+				packets.add(e.Provider)
 				if fr, err := x.Add(e.Event); err == nil && fr != nil {
 					a.Packets++
 					tr.Add(fr)
@@ -78,6 +108,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	if err != nil {
 		return nil, err
 	}
+	packets.addTo(a.Providers)
 	a.Events = res.Events
 	a.Integrity = res.Integrity
 	facts.Integrity = res.Integrity

@@ -131,7 +131,8 @@ func decodeFields(fields []field, p []byte, ptrSize int, props []Property) ([]Pr
 	if len(fields) > len(small) {
 		vals = make([]ref, 0, len(fields))
 	}
-	for i, f := range fields {
+	for i := range fields {
+		f := &fields[i] // fields are ~100 bytes: not copied per value
 		vals = append(vals, ref{})
 		n := 1
 		isArray := f.vcount || f.count > 0 || f.countRef > 0
@@ -235,7 +236,7 @@ func intSize(t inType) int {
 	return 0
 }
 
-func decodeOne(f field, p []byte, ptrSize int, vals []ref) (Value, int, error) {
+func decodeOne(f *field, p []byte, ptrSize int, vals []ref) (Value, int, error) {
 	le := binary.LittleEndian
 	need := func(n int) error {
 		if len(p) < n {
