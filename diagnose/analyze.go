@@ -27,6 +27,11 @@ type Options struct {
 // g (asked for every event of a trace: a switch, not a map lookup that
 // hashes the GUID).
 func diagnosed(g etl.GUID) bool {
+	switch g.Data1 { // most events are packets: one integer compare rules them out
+	case decode.WebIO.Data1, decode.WinHttp.Data1, decode.WinINet.Data1, decode.Schannel.Data1, decode.TCPIP.Data1, decode.DNSClient.Data1:
+	default:
+		return false
+	}
 	switch g {
 	case decode.WebIO, decode.WinHttp, decode.WinINet, decode.Schannel, decode.TCPIP, decode.DNSClient:
 		return true

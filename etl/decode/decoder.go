@@ -58,9 +58,16 @@ func (d *Decoded) Believed() bool { return d.believed }
 
 // Prop returns the property called name (case-insensitive).
 func (d *Decoded) Prop(name string) (Value, bool) {
-	for _, p := range d.Properties {
-		if strings.EqualFold(p.Name, name) {
-			return p.Value, true
+	// Callers mostly spell names as the schema does: an exact pass
+	// first is several times cheaper than case folding every name.
+	for i := range d.Properties {
+		if d.Properties[i].Name == name {
+			return d.Properties[i].Value, true
+		}
+	}
+	for i := range d.Properties {
+		if strings.EqualFold(d.Properties[i].Name, name) {
+			return d.Properties[i].Value, true
 		}
 	}
 	return Value{}, false
