@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/etlscope/etlscope/internal/tick"
 )
 
 // progressEvery is how often progress lines are written.
@@ -18,28 +20,15 @@ func progress(w io.Writer, what, file string) func() {
 	if w == nil {
 		return func() {}
 	}
-	stop := make(chan struct{})
-	finished := make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				size := ""
-				if st, err := os.Stat(file); err == nil {
-					size = fmt.Sprintf(", %s %.1f MB", filepath.Base(file), float64(st.Size())/(1<<20))
-				}
-				fmt.Fprintf(w, "\r\033[K%s: %s%s", what, time.Since(start).Round(time.Second), size)
-			}
+	return tick.Every(progressEvery, func() bool {
+		size := ""
+		if st, err := os.Stat(file); err == nil {
+			size = fmt.Sprintf(", %s %.1f MB", filepath.Base(file), float64(st.Size())/(1<<20))
 		}
-	}()
-	return func() { close(stop); <-finished }
+		fmt.Fprintf(w, "\r\033[K%s: %s%s", what, time.Since(start).Round(time.Second), size)
+		return true
+	}, func() { fmt.Fprint(w, "\r\033[K") })
 }
 
 // watchFull calls notice with msg once, when file has grown to limit
@@ -49,23 +38,11 @@ func watchFull(notice func(string), file string, limit int64, msg string) func()
 	if notice == nil {
 		return func() {}
 	}
-	stop := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if st, err := os.Stat(file); err == nil && st.Size() >= limit {
-					notice(msg)
-					return
-				}
-			}
+	return tick.Every(progressEvery, func() bool {
+		if st, err := os.Stat(file); err == nil && st.Size() >= limit {
+			notice(msg)
+			return false
 		}
-	}()
-	return func() { close(stop); <-finished }
+		return true
+	}, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/internal/tick"
 )
 
 // quietFlag is the root --quiet flag: no progress output.
@@ -24,28 +25,16 @@ func startProgress(s *streams, f *etl.File, streaming bool) func() {
 }
 
 func progressLoop(w io.Writer, f *etl.File, every time.Duration) func() {
-	stop, done := make(chan struct{}), make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				st := f.Stats()
-				total := st.BytesRead
-				pct := 0.0
-				if total > 0 {
-					pct = 100 * float64(st.BytesDone) / float64(total)
-				}
-				rate := float64(st.BytesDone) / (1 << 20) / time.Since(start).Seconds()
-				fmt.Fprintf(w, "\rreading %3.0f%% (%d of %d MB, %.0f MB/s, %d events)", pct, st.BytesDone>>20, total>>20, rate, st.Records)
-			}
+	return tick.Every(every, func() bool {
+		st := f.Stats()
+		total := st.BytesRead
+		pct := 0.0
+		if total > 0 {
+			pct = 100 * float64(st.BytesDone) / float64(total)
 		}
-	}()
-	return func() { close(stop); <-done }
+		rate := float64(st.BytesDone) / (1 << 20) / time.Since(start).Seconds()
+		fmt.Fprintf(w, "\rreading %3.0f%% (%d of %d MB, %.0f MB/s, %d events)", pct, st.BytesDone>>20, total>>20, rate, st.Records)
+		return true
+	}, func() { fmt.Fprint(w, "\r\033[K") })
 }
