@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,10 +41,11 @@ type File struct {
 	// maxWalked buffers; iterations then walk the file themselves.
 	walked []walkStep
 
-	mu     sync.Mutex
-	stats  Stats
-	opened Integrity // findings of Open
-	best   *pass     // the iteration that read furthest
+	mu      sync.Mutex
+	stats   Stats        // under mu, except Records
+	records atomic.Int64 // Stats.Records
+	opened  Integrity    // findings of Open
+	best    *pass        // the iteration that read furthest
 }
 
 // maxJumps bounds the regions Open remembers; later walks find the others
@@ -137,7 +139,9 @@ func (f *File) Header() Header { return f.hdr }
 func (f *File) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.stats
+	st := f.stats
+	st.Records = int(f.records.Load())
+	return st
 }
 
 // Size returns the file's size in bytes.
@@ -546,7 +550,7 @@ func (f *File) finish(ev *Event) {
 		ev.PointerSize = f.hdr.PointerSize
 	}
 	ev.Time = f.clk.time(ev.Timestamp)
-	f.count(func(s *Stats) { s.Records++ })
+	f.records.Add(1) // per event: an atomic add, not the mutex of count
 }
 
 // maxIndex bounds the number of buffers indexed for merging; beyond it the
