@@ -191,3 +191,111 @@ func (v Value) JSON() any {
 	}
 	return v.String()
 }
+
+// AppendText appends the text String returns to dst, without building a
+// string first (for writers that render millions of values).
+func (v Value) AppendText(dst []byte) []byte {
+	switch v.Kind {
+	case KindInt:
+		dst = strconv.AppendInt(dst, int64(v.u), 10)
+	case KindUint:
+		dst = strconv.AppendUint(dst, v.u, 10)
+	case KindHex, KindPointer:
+		dst = strconv.AppendUint(append(dst, "0x"...), v.u, 16)
+	case KindFloat:
+		dst = strconv.AppendFloat(dst, v.float(), 'g', -1, 64)
+	case KindBool:
+		dst = strconv.AppendBool(dst, v.u != 0)
+	case KindBytes:
+		if len(v.b) > 256 {
+			dst = hex.AppendEncode(dst, v.b[:256])
+			dst = strconv.AppendInt(append(dst, "… ("...), int64(len(v.b)), 10)
+			return append(dst, " bytes)"...)
+		}
+		return hex.AppendEncode(dst, v.b)
+	case KindSockAddr:
+		ap := parseSockaddr(v.b)
+		if !ap.IsValid() {
+			return hex.AppendEncode(dst, v.b)
+		}
+		return ap.AppendTo(dst)
+	case KindTime:
+		t := v.time()
+		if t.IsZero() {
+			return dst
+		}
+		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	default: // strings, GUIDs and kinds without text
+		return append(dst, v.String()...)
+	}
+	if v.m != nil {
+		if name := v.m(v.u); name != "" {
+			dst = append(append(append(dst, " ("...), name...), ')')
+		}
+	}
+	return dst
+}
+
+// IsJSONText reports whether JSON returns the text String renders rather
+// than a number, a boolean or a time.
+func (v Value) IsJSONText() bool {
+	switch v.Kind {
+	case KindInt, KindUint, KindBool:
+		return v.m != nil
+	case KindFloat:
+		return false
+	case KindTime:
+		return v.time().IsZero()
+	}
+	return true
+}
+
+// AppendJSONScalar appends the number, boolean or time JSON returns, as
+// encoding/json writes it, and reports true. It appends nothing and
+// reports false when JSON returns text (IsJSONText) or a value
+// encoding/json refuses to write: a float that is NaN or infinite, a time
+// whose year is outside 0-9999.
+func (v Value) AppendJSONScalar(dst []byte) ([]byte, bool) {
+	if v.IsJSONText() {
+		return dst, false
+	}
+	switch v.Kind {
+	case KindInt:
+		return strconv.AppendInt(dst, int64(v.u), 10), true
+	case KindUint:
+		return strconv.AppendUint(dst, v.u, 10), true
+	case KindBool:
+		return strconv.AppendBool(dst, v.u != 0), true
+	case KindFloat:
+		return appendJSONFloat(dst, v.float())
+	case KindTime:
+		t := v.time().UTC()
+		if y := t.Year(); y < 0 || y > 9999 {
+			return dst, false
+		}
+		dst = t.AppendFormat(append(dst, '"'), time.RFC3339Nano)
+		return append(dst, '"'), true
+	}
+	return dst, false
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64: the
+// shortest representation, in exponent form below 1e-6 and from 1e21 on,
+// with a one-digit negative exponent ("1e-7", not "1e-07").
+func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, true
+}
