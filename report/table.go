@@ -1,9 +1,7 @@
 package report
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
+	"bufio"
 	"fmt"
 	"html"
 	"io"
@@ -70,11 +68,11 @@ func NewTableWriter(w io.Writer, f Format, title string, columns []string, sh Sh
 	case FormatTable, "":
 		return &textRows{w: w, title: title, columns: columns, shape: sh, opts: o}, nil
 	case FormatCSV:
-		cw := csv.NewWriter(w)
-		if err := cw.Write(columns); err != nil {
+		c := &csvRows{w: bufio.NewWriter(w), n: len(columns)}
+		if err := c.Write(columns); err != nil {
 			return nil, fmt.Errorf("write csv header: %w", err)
 		}
-		return &csvRows{cw: cw, n: len(columns)}, nil
+		return c, nil
 	case FormatJSON:
 		return &jsonRows{w: w, columns: columns}, nil
 	case FormatMarkdown:
@@ -109,12 +107,25 @@ type textRows struct {
 	line    strings.Builder
 }
 
+func (t *textRows) WriteRow(r *Row) error {
+	cells := make([]string, len(t.columns))
+	for i := range cells {
+		cells[i] = cellLine(string(r.cellOrEmpty(i)))
+	}
+	return t.add(cells)
+}
+
 func (t *textRows) Write(cells []string) error {
 	line := make([]string, len(t.columns))
 	for i, c := range pad(cells, len(t.columns)) {
 		line[i] = cellLine(c)
 	}
-	cells = line
+	return t.add(line)
+}
+
+// add writes one row of single-line cells, or keeps it until the widths
+// are fixed.
+func (t *textRows) add(cells []string) error {
 	if !t.started {
 		t.pending = append(t.pending, cells)
 		if len(t.pending) < LookAhead {
@@ -206,16 +217,40 @@ func (t *textRows) Close() error {
 	return nil
 }
 
+// csvRows writes what encoding/csv's Writer writes, buffered as it is.
 type csvRows struct {
-	cw *csv.Writer
-	n  int
+	w   *bufio.Writer
+	n   int
+	buf []byte
 }
 
-func (c *csvRows) Write(cells []string) error { return c.cw.Write(pad(cells, c.n)) }
-func (c *csvRows) Close() error {
-	c.cw.Flush()
-	return c.cw.Error()
+func (c *csvRows) Write(cells []string) error {
+	c.buf = c.buf[:0]
+	for i := range c.n {
+		if i > 0 {
+			c.buf = append(c.buf, ',')
+		}
+		if i < len(cells) {
+			c.buf = AppendCSVField(c.buf, cells[i])
+		}
+	}
+	_, err := c.w.Write(append(c.buf, '\n'))
+	return err
 }
+
+func (c *csvRows) WriteRow(r *Row) error {
+	c.buf = c.buf[:0]
+	for i := range c.n {
+		if i > 0 {
+			c.buf = append(c.buf, ',')
+		}
+		c.buf = AppendCSVField(c.buf, r.cellOrEmpty(i))
+	}
+	_, err := c.w.Write(append(c.buf, '\n'))
+	return err
+}
+
+func (c *csvRows) Close() error { return c.w.Flush() }
 
 // jsonRows streams a JSON array of objects, one per row, keys in column order.
 type jsonRows struct {
@@ -224,6 +259,8 @@ type jsonRows struct {
 	n       int
 	buf     []byte
 }
+
+func (j *jsonRows) WriteRow(r *Row) error { return j.Write(r.Strings()) }
 
 func (j *jsonRows) Write(cells []string) error {
 	cells = pad(cells, len(j.columns))
@@ -237,24 +274,14 @@ func (j *jsonRows) Write(cells []string) error {
 		if i > 0 {
 			j.buf = append(j.buf, ", "...)
 		}
-		j.buf = appendJSONString(j.buf, c)
+		j.buf = AppendJSONString(j.buf, c)
 		j.buf = append(j.buf, ": "...)
-		j.buf = appendJSONString(j.buf, cells[i])
+		j.buf = AppendJSONString(j.buf, cells[i])
 	}
 	j.buf = append(j.buf, '}')
 	j.n++
 	_, err := j.w.Write(j.buf)
 	return err
-}
-
-// appendJSONString appends s as a JSON string without HTML escaping, so that
-// "<" and "&" stay readable in ticket attachments.
-func appendJSONString(dst []byte, s string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return append(dst, bytes.TrimRight(b.Bytes(), "\n")...)
 }
 
 func (j *jsonRows) Close() error {
@@ -269,33 +296,12 @@ func (j *jsonRows) Close() error {
 // MarkdownEscape makes s safe inside a Markdown table cell: pipes and
 // backslashes are escaped, newlines become <br>, and HTML-significant
 // characters are entity-encoded so that cell text is never taken as markup.
-func MarkdownEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '|':
-			b.WriteString(`\|`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString("<br>")
-		case '\r':
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func MarkdownEscape(s string) string { return string(appendMarkdown(nil, s)) }
 
 type markdownRows struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	buf []byte
 }
 
 func newMarkdownRows(w io.Writer, title string, columns []string) (*markdownRows, error) {
@@ -317,13 +323,20 @@ func newMarkdownRows(w io.Writer, title string, columns []string) (*markdownRows
 }
 
 func (m *markdownRows) Write(cells []string) error {
-	var b strings.Builder
-	b.WriteString("|")
+	m.buf = append(m.buf[:0], '|')
 	for _, c := range pad(cells, m.n) {
-		b.WriteString(" " + MarkdownEscape(c) + " |")
+		m.buf = append(appendMarkdown(append(m.buf, ' '), c), " |"...)
 	}
-	b.WriteString("\n")
-	_, err := io.WriteString(m.w, b.String())
+	_, err := m.w.Write(append(m.buf, '\n'))
+	return err
+}
+
+func (m *markdownRows) WriteRow(r *Row) error {
+	m.buf = append(m.buf[:0], '|')
+	for i := range m.n {
+		m.buf = append(appendMarkdown(append(m.buf, ' '), r.cellOrEmpty(i)), " |"...)
+	}
+	_, err := m.w.Write(append(m.buf, '\n'))
 	return err
 }
 
@@ -331,8 +344,9 @@ func (m *markdownRows) Close() error { return nil }
 
 // htmlRows renders an HTML <table> fragment. Every cell is escaped.
 type htmlRows struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	buf []byte
 }
 
 func newHTMLRows(w io.Writer, title string, columns []string) (*htmlRows, error) {
@@ -351,13 +365,20 @@ func newHTMLRows(w io.Writer, title string, columns []string) (*htmlRows, error)
 }
 
 func (h *htmlRows) Write(cells []string) error {
-	var b strings.Builder
-	b.WriteString("<tr>")
+	h.buf = append(h.buf[:0], "<tr>"...)
 	for _, c := range pad(cells, h.n) {
-		fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(c))
+		h.buf = append(appendHTML(append(h.buf, "<td>"...), c), "</td>"...)
 	}
-	b.WriteString("</tr>\n")
-	_, err := io.WriteString(h.w, b.String())
+	_, err := h.w.Write(append(h.buf, "</tr>\n"...))
+	return err
+}
+
+func (h *htmlRows) WriteRow(r *Row) error {
+	h.buf = append(h.buf[:0], "<tr>"...)
+	for i := range h.n {
+		h.buf = append(appendHTML(append(h.buf, "<td>"...), r.cellOrEmpty(i)), "</td>"...)
+	}
+	_, err := h.w.Write(append(h.buf, "</tr>\n"...))
 	return err
 }
 
