@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/etl/decode"
@@ -130,10 +133,14 @@ func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams)
 	defer t.Close()
 	defer startProgress(s, t.File, true)()
 
-	out, err := newEventWriter(s.Out, format, fields, renderOptions(s, t.Header()))
+	// Rows go out in 64 KB writes (a terminal gets each row as it comes).
+	bw := bufio.NewWriterSize(s.Out, 64<<10)
+	defer bw.Flush()
+	out, err := newEventWriter(bw, format, fields, renderOptions(s, t.Header()))
 	if err != nil {
 		return err
 	}
+	out.flushRows = isTTY(s.Out)
 	if o.redact {
 		if out.red, err = s.privacy().learnRedactor(ctx, t, o.manifests); err != nil {
 			return err
@@ -158,7 +165,11 @@ func runEvents(ctx context.Context, o *eventsOptions, args []string, s *streams)
 	if errors.As(err, &we) {
 		return fmt.Errorf("write output: %w", we.err)
 	}
-	if cerr := out.close(&res.Integrity); cerr != nil {
+	cerr := out.close(&res.Integrity)
+	if cerr == nil {
+		cerr = bw.Flush()
+	}
+	if cerr != nil {
 		return fmt.Errorf("write output: %w", cerr)
 	}
 	if err != nil {
@@ -177,13 +188,19 @@ var eventColumns = []string{"time", "provider", "id", "opcode", "version", "leve
 
 // eventWriter renders decoded events in one output format.
 type eventWriter struct {
-	w      io.Writer
-	format report.Format
-	fields []string
-	rows   report.RowWriter
-	n      int
-	red    *redact.Redactor
-	loc    *time.Location // --local: the trace's time zone
+	w         *bufio.Writer
+	flushRows bool // flush after each event (a terminal)
+	format    report.Format
+	fields    []string
+	rows      report.RowWriter
+	n         int
+	red       *redact.Redactor
+	loc       *time.Location // --local: the trace's time zone
+
+	// Reused from event to event.
+	row report.Row
+	buf []byte
+	js  jsonScratch
 }
 
 // isCredentialEvent reports whether ev carries credentials (WinHttp 100,
@@ -223,7 +240,7 @@ var eventShape = report.Shape{
 	Last:  []string{"description"},
 }
 
-func newEventWriter(w io.Writer, format report.Format, fields []string, o report.Options) (*eventWriter, error) {
+func newEventWriter(w *bufio.Writer, format report.Format, fields []string, o report.Options) (*eventWriter, error) {
 	ew := &eventWriter{w: w, format: format, fields: fields, loc: o.Loc}
 	if format == report.FormatJSON {
 		return ew, nil
@@ -279,6 +296,21 @@ func idText(id uint32) string {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
+// isTTY reports whether w is a terminal (not merely a character device
+// such as /dev/null).
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// appendIDText appends idText(id).
+func appendIDText(dst []byte, id uint32) []byte {
+	if id == noID {
+		return append(dst, '-')
+	}
+	return strconv.AppendUint(dst, uint64(id), 10)
+}
+
 // idJSON is a process or thread id in JSON: null for noID.
 func idJSON(id uint32) *uint32 {
 	if id == noID {
@@ -295,63 +327,101 @@ func providerLabel(d *decode.Decoded) string {
 }
 
 func (ew *eventWriter) write(d *decode.Decoded) error {
-	ev := d.Event
+	var err error
 	if ew.format == report.FormatJSON {
-		j := EventJSON{
-			Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
-			ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
-			Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
-			PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
-			Description: ew.red.Text(d.Description()), Warning: d.Warning,
-		}
-		if len(d.Properties) > 0 {
-			j.Properties = make(map[string]any, len(d.Properties))
-			for _, p := range d.Properties {
-				if ew.red != nil && p.Kind == decode.PropOpaque {
-					continue // opaque bytes (packets, binary values) are dropped under --redact
-				}
-				// Plain numbers, booleans and times are typed; text, and
-				// anything redaction may change, goes through propText.
-				if v := p.Value.JSON(); p.Kind == decode.PropPlain {
-					if _, isText := v.(string); !isText {
-						j.Properties[p.Name] = v
-						continue
-					}
-				}
-				j.Properties[p.Name] = ew.propText(p)
-			}
-		}
-		sep := ",\n"
-		if ew.n == 0 {
-			sep = "{\"events\": [\n"
-		}
-		ew.n++
-		if _, err := io.WriteString(ew.w, sep); err != nil {
+		err = ew.writeJSON(d)
+	} else {
+		err = ew.writeRow(d)
+	}
+	if err == nil && ew.flushRows {
+		err = ew.w.Flush()
+	}
+	return err
+}
+
+// writeJSON writes d as the next element of the "events" array.
+func (ew *eventWriter) writeJSON(d *decode.Decoded) error {
+	sep := ",\n"
+	if ew.n == 0 {
+		sep = "{\"events\": [\n"
+	}
+	ew.n++
+	b, ok := ew.appendJSON(append(ew.buf[:0], sep...), d)
+	ew.buf = b
+	if !ok {
+		if _, err := ew.w.Write(b); err != nil {
 			return err
 		}
-		return writeJSONCompact(ew.w, j)
+		return writeJSONCompact(ew.w, ew.eventJSON(d))
 	}
-	opcode := d.OpcodeName
-	if opcode == "" {
-		opcode = strconv.Itoa(int(ev.Opcode))
+	_, err := ew.w.Write(b)
+	return err
+}
+
+// eventJSON returns d as encoding/json is to write it.
+func (ew *eventWriter) eventJSON(d *decode.Decoded) EventJSON {
+	ev := d.Event
+	j := EventJSON{
+		Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
+		ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
+		Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
+		PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
+		Description: ew.red.Text(d.Description()), Warning: d.Warning,
 	}
-	cells := []string{
-		report.FormatTime(ev.Time, ew.loc), providerLabel(d), strconv.Itoa(int(ev.ID)), opcode,
-		strconv.Itoa(int(ev.Version)), strconv.Itoa(int(ev.Level)),
-		idText(ev.PID), idText(ev.TID),
-		ev.Kind.String(), ew.red.Text(d.Description()),
-	}
-	for _, name := range ew.fields {
-		p, ok := prop(d, name)
-		if ok {
-			cells = append(cells, ew.propText(p))
-		} else if hv, ok := d.Lookup(name); ok { // a header field such as task_name
-			cells = append(cells, ew.red.Text(fmt.Sprint(hv)))
-		} else {
-			cells = append(cells, "")
+	if len(d.Properties) > 0 {
+		j.Properties = make(map[string]any, len(d.Properties))
+		for _, p := range d.Properties {
+			if ew.red != nil && p.Kind == decode.PropOpaque {
+				continue // opaque bytes (packets, binary values) are dropped under --redact
+			}
+			// Plain numbers, booleans and times are typed; text, and
+			// anything redaction may change, goes through propText.
+			if v := p.Value.JSON(); p.Kind == decode.PropPlain {
+				if _, isText := v.(string); !isText {
+					j.Properties[p.Name] = v
+					continue
+				}
+			}
+			j.Properties[p.Name] = ew.propText(p)
 		}
 	}
-	return ew.rows.Write(cells)
+	return j
+}
+
+// writeRow writes d as a row of the table formats.
+func (ew *eventWriter) writeRow(d *decode.Decoded) error {
+	ev, r := d.Event, &ew.row
+	r.Reset()
+	r.End(report.AppendTime(r.Start(), ev.Time, ew.loc))
+	r.AddString(providerLabel(d))
+	r.End(strconv.AppendUint(r.Start(), uint64(ev.ID), 10))
+	if d.OpcodeName != "" {
+		r.AddString(d.OpcodeName)
+	} else {
+		r.End(strconv.AppendUint(r.Start(), uint64(ev.Opcode), 10))
+	}
+	r.End(strconv.AppendUint(r.Start(), uint64(ev.Version), 10))
+	r.End(strconv.AppendUint(r.Start(), uint64(ev.Level), 10))
+	r.End(appendIDText(r.Start(), ev.PID))
+	r.End(appendIDText(r.Start(), ev.TID))
+	r.AddString(ev.Kind.String())
+	r.AddString(ew.red.Text(d.Description()))
+	for _, name := range ew.fields {
+		p, ok := prop(d, name)
+		switch {
+		case ok && ew.red == nil:
+			r.End(p.Value.AppendText(r.Start()))
+		case ok:
+			r.AddString(ew.propText(p))
+		default:
+			if hv, ok := d.Lookup(name); ok { // a header field such as task_name
+				r.AddString(ew.red.Text(fmt.Sprint(hv)))
+			} else {
+				r.AddString("")
+			}
+		}
+	}
+	return report.WriteRow(ew.rows, r)
 }
 
 // close ends the listing and adds the trace's integrity: the

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/etlscope/etlscope/etl"
+	"github.com/etlscope/etlscope/etl/decode"
+	"github.com/etlscope/etlscope/report"
+)
+
+// The events listing is the longest output etlscope writes (a line per
+// event, a few million on a 1 GB trace), so its JSON is written by
+// appending to one reused buffer rather than through encoding/json's
+// reflection and a map per event. The bytes are those encoding/json
+// writes for EventJSON (eventJSON and writeJSONCompact, still used for
+// the values encoding/json refuses, so that those fail as before):
+// fields in EventJSON's order, properties sorted by name as encoding/json
+// sorts a map's keys, one value per name (the last, as a map keeps it).
+
+// jsonScratch is the memory the JSON writer reuses from event to event.
+type jsonScratch struct {
+	order []int  // the properties to write, sorted by name
+	text  []byte // a property's text before escaping
+	// The last provider GUID and its text: events come in runs from one
+	// provider.
+	lastGUID etl.GUID
+	lastText []byte
+}
+
+// appendEvent appends d as one line of JSON and reports true, or appends
+// nothing and reports false when encoding/json would refuse a value (a
+// NaN or infinite float, a year outside 0-9999): the caller then writes
+// the event through encoding/json, which reports the error.
+func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) ([]byte, bool) {
+	ev := d.Event
+	start := len(dst)
+	t := ev.Time.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return dst, false
+	}
+	dst = append(dst, `{"time":"`...)
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","provider":`...)
+	if d.ProviderName != "" {
+		dst = report.AppendJSONString(dst, d.ProviderName)
+	} else {
+		dst = append(append(append(dst, '"'), ew.js.guidText(ev.Provider)...), '"')
+	}
+	dst = append(dst, `,"provider_guid":"`...)
+	dst = append(dst, ew.js.guidText(ev.Provider)...)
+	dst = append(dst, `","id":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.ID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.Version), 10)
+	dst = append(dst, `,"level":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.Level), 10)
+	dst = append(dst, `,"opcode":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.Opcode), 10)
+	dst = append(dst, `,"task":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.Task), 10)
+	dst = append(dst, `,"keywords":"0x`...)
+	dst = strconv.AppendUint(dst, ev.Keywords, 16)
+	dst = append(dst, '"')
+	if d.EventName != "" {
+		dst = report.AppendJSONString(append(dst, `,"event":`...), d.EventName)
+	}
+	if d.TaskName != "" {
+		dst = report.AppendJSONString(append(dst, `,"task_name":`...), d.TaskName)
+	}
+	if d.OpcodeName != "" {
+		dst = report.AppendJSONString(append(dst, `,"opcode_name":`...), d.OpcodeName)
+	}
+	dst = appendIDJSON(append(dst, `,"pid":`...), ev.PID)
+	dst = appendIDJSON(append(dst, `,"tid":`...), ev.TID)
+	dst = append(dst, `,"cpu":`...)
+	dst = strconv.AppendUint(dst, uint64(ev.CPU), 10)
+	dst = report.AppendJSONString(append(dst, `,"kind":`...), ev.Kind.String())
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, ev.Offset, 10)
+	dst = report.AppendJSONString(append(dst, `,"description":`...), ew.red.Text(d.Description()))
+	var ok bool
+	if dst, ok = ew.appendProperties(dst, d.Properties); !ok {
+		return dst[:start], false
+	}
+	if d.Warning != "" {
+		dst = report.AppendJSONString(append(dst, `,"warning":`...), d.Warning)
+	}
+	return append(dst, '}'), true
+}
+
+// appendProperties appends the "properties" member: every property but
+// opaque ones under redaction, sorted by name, the last of equal names;
+// nothing when none is left.
+func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]byte, bool) {
+	a := &ew.js
+	a.order = a.order[:0]
+	for i, p := range props {
+		if ew.red != nil && p.Kind == decode.PropOpaque {
+			continue // opaque bytes (packets, binary values) are dropped under --redact
+		}
+		a.order = append(a.order, i)
+	}
+	if len(a.order) == 0 {
+		return dst, true
+	}
+	// Stable: of equal names the last in the event stays last.
+	slices.SortStableFunc(a.order, func(i, j int) int { return strings.Compare(props[i].Name, props[j].Name) })
+	dst = append(dst, `,"properties":{`...)
+	first := true
+	for k, i := range a.order {
+		p := props[i]
+		if k+1 < len(a.order) && props[a.order[k+1]].Name == p.Name {
+			continue // a map keeps the last value of a name
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(report.AppendJSONString(dst, p.Name), ':')
+		// Plain numbers, booleans and times are typed; text, and anything
+		// redaction may change, is the property's text.
+		if p.Kind == decode.PropPlain && !p.Value.IsJSONText() {
+			var ok bool
+			if dst, ok = p.Value.AppendJSONScalar(dst); !ok {
+				return dst, false
+			}
+			continue
+		}
+		if ew.red != nil {
+			dst = report.AppendJSONString(dst, ew.propText(p))
+			continue
+		}
+		a.text = p.Value.AppendText(a.text[:0])
+		dst = report.AppendJSONString(dst, a.text)
+	}
+	return append(dst, '}'), true
+}
+
+// guidText returns g's text (GUID.String), computed once per run of
+// events from one provider.
+func (a *jsonScratch) guidText(g etl.GUID) []byte {
+	if a.lastText == nil || g != a.lastGUID {
+		a.lastGUID, a.lastText = g, append(a.lastText[:0], g.String()...)
+	}
+	return a.lastText
+}
+
+// appendIDJSON appends a process or thread id as idJSON gives it: null
+// for noID.
+func appendIDJSON(dst []byte, id uint32) []byte {
+	if id == noID {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendUint(dst, uint64(id), 10)
+}
