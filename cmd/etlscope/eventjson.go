@@ -24,6 +24,8 @@ import (
 type jsonScratch struct {
 	order []int  // the properties to write, sorted by name
 	text  []byte // a property's text before escaping
+	// redacted holds, under --redact, each property's redacted text.
+	redacted []string
 	// The last provider GUID and its text: events come in runs from one
 	// provider.
 	lastGUID etl.GUID
@@ -96,11 +98,23 @@ func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) ([]byte, bool) 
 // nothing when none is left.
 func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]byte, bool) {
 	a := &ew.js
-	a.order = a.order[:0]
+	a.order, a.redacted = a.order[:0], a.redacted[:0]
 	for i, p := range props {
-		if ew.red != nil && p.Kind == decode.PropOpaque {
-			continue // opaque bytes (packets, binary values) are dropped under --redact
+		if ew.red == nil {
+			a.order = append(a.order, i)
+			continue
 		}
+		// Redacted in the event's order, not the output's: placeholders
+		// are numbered in the order values are first seen.
+		text := ""
+		switch {
+		case p.Kind == decode.PropOpaque:
+			a.redacted = append(a.redacted, "")
+			continue // opaque bytes (packets, binary values) are dropped under --redact
+		case p.Kind != decode.PropPlain || p.Value.IsJSONText():
+			text = ew.propText(p)
+		}
+		a.redacted = append(a.redacted, text)
 		a.order = append(a.order, i)
 	}
 	if len(a.order) == 0 {
@@ -130,7 +144,7 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 			continue
 		}
 		if ew.red != nil {
-			dst = report.AppendJSONString(dst, ew.propText(p))
+			dst = report.AppendJSONString(dst, a.redacted[i])
 			continue
 		}
 		a.text = p.Value.AppendText(a.text[:0])
