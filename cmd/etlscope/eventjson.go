@@ -147,6 +147,12 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 			dst = report.AppendJSONString(dst, a.redacted[i])
 			continue
 		}
+		if p.Value.Kind == decode.KindBytes {
+			// Hex digits and "… (N bytes)": nothing to escape, and the
+			// most bytes of a NetTrace's listing (packet fragments).
+			dst = append(p.Value.AppendText(append(dst, '"')), '"')
+			continue
+		}
 		a.text = p.Value.AppendText(a.text[:0])
 		dst = report.AppendJSONString(dst, a.text)
 	}
