@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -90,6 +91,39 @@ func AppendTime(dst []byte, t time.Time, loc *time.Location) []byte {
 		loc = time.UTC
 	}
 	return t.In(loc).AppendFormat(dst, TimeLayout)
+}
+
+// TimeAppender appends times as FormatTime renders them in Loc (nil:
+// UTC), formatting the date and the zone only when the second changes:
+// events come in time order, many to a second.
+type TimeAppender struct {
+	Loc  *time.Location
+	sec  int64
+	last []byte // the last second's text, whose fraction head and tail surround
+	head int    // the end of "2006-01-02T15:04:05."
+	ok   bool
+}
+
+// Append appends t as FormatTime(t, a.Loc) renders it.
+func (a *TimeAppender) Append(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
+	if sec := t.Unix(); !a.ok || sec != a.sec {
+		a.last = AppendTime(a.last[:0], t, a.Loc)
+		a.head = bytes.IndexByte(a.last, '.') + 1
+		if a.head == 0 || a.head+7 > len(a.last) {
+			a.ok = false
+			return append(dst, a.last...)
+		}
+		a.sec, a.ok = sec, true
+	}
+	dst = append(dst, a.last[:a.head]...)
+	f := t.Nanosecond() / 100
+	for div := 1000000; div > 0; div /= 10 {
+		dst = append(dst, byte('0'+f/div%10))
+	}
+	return append(dst, a.last[a.head+7:]...)
 }
 
 const hexDigits = "0123456789abcdef"

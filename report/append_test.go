@@ -185,6 +185,38 @@ func TestAppendTime(t *testing.T) {
 	}
 }
 
+// TestTimeAppender: the cached second gives FormatTime's text for times
+// in order and out of order, across second, day and DST boundaries, in
+// UTC and in zones with DST, for years of four digits and more.
+func TestTimeAppender(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600) // no zoneinfo here
+	}
+	starts := []time.Time{
+		time.Date(2024, 3, 10, 6, 59, 58, 999_999_900, time.UTC), // 2 a.m. EST: the DST change in New York
+		time.Date(2023, 12, 31, 23, 59, 59, 5, time.UTC),
+		time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC),
+		time.Date(30828, 9, 14, 2, 48, 5, 477_580_700, time.UTC),
+	}
+	steps := []time.Duration{100, 1, 333 * time.Microsecond, -2 * time.Millisecond, 700 * time.Millisecond, time.Hour}
+	for _, loc := range []*time.Location{nil, time.UTC, ny, time.FixedZone("", 5*3600+1800)} {
+		a := TimeAppender{Loc: loc}
+		for _, start := range starts {
+			tm := start
+			for i := range 200 {
+				tm = tm.Add(steps[i%len(steps)])
+				if got, want := string(a.Append([]byte("x"), tm)), "x"+FormatTime(tm, loc); got != want {
+					t.Fatalf("Append(%v) in %v = %q, want %q", tm, loc, got, want)
+				}
+			}
+			if got := a.Append(nil, time.Time{}); len(got) != 0 {
+				t.Errorf("zero time: %q", got)
+			}
+		}
+	}
+}
+
 func BenchmarkAppendJSONString(b *testing.B) {
 	s := strings.Repeat("Packet fragment (133 bytes) on interface 7 → 52.97.0.2:443 ", 4)
 	buf := make([]byte, 0, 1024)

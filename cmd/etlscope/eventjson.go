@@ -82,7 +82,13 @@ func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) ([]byte, bool) 
 	dst = report.AppendJSONString(append(dst, `,"kind":`...), ev.Kind.String())
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, ev.Offset, 10)
-	dst = report.AppendJSONString(append(dst, `,"description":`...), ew.red.Text(d.Description()))
+	dst = append(dst, `,"description":`...)
+	if ew.red == nil {
+		ew.js.text = d.AppendDescription(ew.js.text[:0])
+		dst = report.AppendJSONString(dst, ew.js.text)
+	} else {
+		dst = report.AppendJSONString(dst, ew.red.Text(d.Description()))
+	}
 	var ok bool
 	if dst, ok = ew.appendProperties(dst, d.Properties); !ok {
 		return dst[:start], false

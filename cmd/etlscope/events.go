@@ -198,9 +198,10 @@ type eventWriter struct {
 	loc       *time.Location // --local: the trace's time zone
 
 	// Reused from event to event.
-	row report.Row
-	buf []byte
-	js  jsonScratch
+	times report.TimeAppender
+	row   report.Row
+	buf   []byte
+	js    jsonScratch
 }
 
 // isCredentialEvent reports whether ev carries credentials (WinHttp 100,
@@ -241,7 +242,7 @@ var eventShape = report.Shape{
 }
 
 func newEventWriter(w *bufio.Writer, format report.Format, fields []string, o report.Options) (*eventWriter, error) {
-	ew := &eventWriter{w: w, format: format, fields: fields, loc: o.Loc}
+	ew := &eventWriter{w: w, format: format, fields: fields, loc: o.Loc, times: report.TimeAppender{Loc: o.Loc}}
 	if format == report.FormatJSON {
 		return ew, nil
 	}
@@ -392,7 +393,7 @@ func (ew *eventWriter) eventJSON(d *decode.Decoded) EventJSON {
 func (ew *eventWriter) writeRow(d *decode.Decoded) error {
 	ev, r := d.Event, &ew.row
 	r.Reset()
-	r.End(report.AppendTime(r.Start(), ev.Time, ew.loc))
+	r.End(ew.times.Append(r.Start(), ev.Time))
 	r.AddString(providerLabel(d))
 	r.End(strconv.AppendUint(r.Start(), uint64(ev.ID), 10))
 	if d.OpcodeName != "" {
@@ -405,7 +406,11 @@ func (ew *eventWriter) writeRow(d *decode.Decoded) error {
 	r.End(appendIDText(r.Start(), ev.PID))
 	r.End(appendIDText(r.Start(), ev.TID))
 	r.AddString(ev.Kind.String())
-	r.AddString(ew.red.Text(d.Description()))
+	if ew.red == nil {
+		r.End(d.AppendDescription(r.Start()))
+	} else {
+		r.AddString(ew.red.Text(d.Description()))
+	}
 	for _, name := range ew.fields {
 		p, ok := prop(d, name)
 		switch {

@@ -47,6 +47,15 @@ func (d *Decoded) Description() string {
 	return d.desc
 }
 
+// AppendDescription appends the text Description returns, without
+// building a string when it has not been rendered yet.
+func (d *Decoded) AppendDescription(dst []byte) []byte {
+	if d.rendered {
+		return append(dst, d.desc...)
+	}
+	return appendRendered(dst, d.message, d.Properties, d.EventName)
+}
+
 // setDescription sets a description that is not rendered from the
 // properties.
 func (d *Decoded) setDescription(s string) { d.desc, d.rendered = s, true }
@@ -404,22 +413,24 @@ func (d *Decoder) finish(out *Decoded, s *schema) {
 // render substitutes %1..%n in msg with the property values; without a
 // message it lists the properties.
 func render(msg string, props []Property, name string) string {
+	return string(appendRendered(make([]byte, 0, 2*len(msg)+32), msg, props, name))
+}
+
+// appendRendered appends the description render returns.
+func appendRendered(b []byte, msg string, props []Property, name string) []byte {
 	if msg == "" {
-		var b strings.Builder
-		b.WriteString(name)
+		b = append(b, name...)
 		for i, p := range props {
 			if i == 0 {
-				b.WriteString(": ")
+				b = append(b, ": "...)
 			} else {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			b.WriteString(p.Name)
-			b.WriteByte('=')
-			b.WriteString(p.Value.String())
+			b = append(append(b, p.Name...), '=')
+			b = p.Value.AppendText(b)
 		}
-		return b.String()
+		return b
 	}
-	var b strings.Builder
 	for i := 0; i < len(msg); i++ {
 		c := msg[i]
 		// Message-file escapes: %n newline, %t tab, %% percent; line
@@ -427,11 +438,11 @@ func render(msg string, props []Property, name string) string {
 		if c == '%' && i+1 < len(msg) {
 			switch msg[i+1] {
 			case 'n', 't':
-				b.WriteByte(' ')
+				b = append(b, ' ')
 				i++
 				continue
 			case '%':
-				b.WriteByte('%')
+				b = append(b, '%')
 				i++
 				continue
 			}
@@ -440,7 +451,7 @@ func render(msg string, props []Property, name string) string {
 			continue
 		}
 		if c == '\n' {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			continue
 		}
 		if c == '%' && i+1 < len(msg) && msg[i+1] >= '1' && msg[i+1] <= '9' {
@@ -450,14 +461,14 @@ func render(msg string, props []Property, name string) string {
 			}
 			n, _ := strconv.Atoi(msg[i+1 : j])
 			if n >= 1 && n <= len(props) {
-				b.WriteString(props[n-1].Value.String())
+				b = props[n-1].Value.AppendText(b)
 			}
 			i = j - 1
 			continue
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
-	return b.String()
+	return b
 }
 
 // HeaderFields are the names every decoded event answers to (Lookup), in
