@@ -105,9 +105,13 @@ type textRows struct {
 	widths  []int
 	started bool
 	line    strings.Builder
+	buf     []byte
 }
 
 func (t *textRows) WriteRow(r *Row) error {
+	if t.started && !(t.shape.Wrap && !t.opts.Wide) {
+		return t.appendRow(r)
+	}
 	cells := make([]string, len(t.columns))
 	for i := range cells {
 		cells[i] = cellLine(string(r.cellOrEmpty(i)))
@@ -208,6 +212,61 @@ func (t *textRows) row(cells []string) error {
 		}
 	}
 	return nil
+}
+
+// appendRow writes r as row writes its cells once the widths are fixed
+// (without wrapping), without a string per cell: printable ASCII cells,
+// the common case, are cut and padded in place, others go through
+// cellLine and fitCell.
+func (t *textRows) appendRow(r *Row) error {
+	last := len(t.columns) - 1
+	for last >= 0 && !t.keep[last] {
+		last--
+	}
+	b := t.buf[:0]
+	first := true
+	for i := range t.columns {
+		if !t.keep[i] {
+			continue
+		}
+		if !first {
+			b = append(b, colSep...)
+		}
+		first = false
+		c, w := r.cellOrEmpty(i), t.widths[i]
+		if !printableASCII(c) {
+			b = append(b, fitCell(cellLine(string(c)), w, i == last, t.opts.Wide)...)
+			continue
+		}
+		switch {
+		case len(c) > w && !t.opts.Wide:
+			b = append(append(b, c[:max(w-1, 0)]...), "…"...)
+		default:
+			b = append(b, c...)
+			if i != last {
+				for range w - len(c) {
+					b = append(b, ' ')
+				}
+			}
+		}
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	t.buf = append(b, '\n')
+	_, err := t.w.Write(t.buf)
+	return err
+}
+
+// printableASCII reports whether b is printable ASCII only: one column a
+// byte, nothing cellLine changes.
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *textRows) Close() error {

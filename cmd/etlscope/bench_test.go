@@ -96,6 +96,7 @@ func BenchmarkCommands(b *testing.B) {
 		{"info"},
 		{"events", "-o", "csv"},
 		{"events", "-o", "json"},
+		{"events"},
 		{"events", "-o", "csv", "-f", `description.contains("EnabledProtocols")`},
 		{"analyze"},
 		{"conversations", "-o", "csv"},
