@@ -82,8 +82,8 @@ func WriteRow(w RowWriter, r *Row) error {
 	return w.Write(r.Strings())
 }
 
-// AppendTime appends t as FormatTime renders it.
-func AppendTime(dst []byte, t time.Time, loc *time.Location) []byte {
+// appendTime appends t as FormatTime renders it.
+func appendTime(dst []byte, t time.Time, loc *time.Location) []byte {
 	if t.IsZero() {
 		return dst
 	}
@@ -110,7 +110,7 @@ func (a *TimeAppender) Append(dst []byte, t time.Time) []byte {
 		return dst
 	}
 	if sec := t.Unix(); !a.ok || sec != a.sec {
-		a.last = AppendTime(a.last[:0], t, a.Loc)
+		a.last = appendTime(a.last[:0], t, a.Loc)
 		a.head = bytes.IndexByte(a.last, '.') + 1
 		if a.head == 0 || a.head+7 > len(a.last) {
 			a.ok = false

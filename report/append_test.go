@@ -203,12 +203,12 @@ func TestWriteRow(t *testing.T) {
 	}
 }
 
-func TestAppendTime(t *testing.T) {
+func TestAppendTimeText(t *testing.T) {
 	loc := time.FixedZone("CET", 3600)
 	for _, tm := range []time.Time{{}, time.Date(2024, 3, 12, 9, 30, 0, 16000000, time.UTC), time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC)} {
 		for _, l := range []*time.Location{nil, time.UTC, loc} {
-			if got, want := string(AppendTime([]byte("x"), tm, l)), "x"+FormatTime(tm, l); got != want {
-				t.Errorf("AppendTime(%v, %v) = %q, want %q", tm, l, got, want)
+			if got, want := string(appendTime([]byte("x"), tm, l)), "x"+FormatTime(tm, l); got != want {
+				t.Errorf("appendTime(%v, %v) = %q, want %q", tm, l, got, want)
 			}
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,7 +133,7 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 	dst = append(dst, `,"properties":{`...)
 	first := true
 	for k, i := range a.order {
-		p := props[i]
+		p := &props[i]
 		if k+1 < len(a.order) && props[a.order[k+1]].Name == p.Name {
 			continue // a map keeps the last value of a name
 		}
@@ -165,13 +167,28 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 	return append(dst, '}'), true
 }
 
-// guidText returns g's text (GUID.String), computed once per run of
-// events from one provider.
+// guidText returns g's text (GUID.String), formatted again only when the
+// provider changes.
 func (a *jsonScratch) guidText(g etl.GUID) []byte {
 	if a.lastText == nil || g != a.lastGUID {
-		a.lastGUID, a.lastText = g, append(a.lastText[:0], g.String()...)
+		a.lastGUID, a.lastText = g, appendGUID(a.lastText[:0], g)
 	}
 	return a.lastText
+}
+
+// appendGUID appends g as GUID.String renders it
+// ("50b3e73c-9370-461d-bb9f-26f32d68887d").
+func appendGUID(dst []byte, g etl.GUID) []byte {
+	var b [16]byte
+	binary.BigEndian.PutUint32(b[0:4], g.Data1)
+	binary.BigEndian.PutUint16(b[4:6], g.Data2)
+	binary.BigEndian.PutUint16(b[6:8], g.Data3)
+	copy(b[8:], g.Data4[:])
+	dst = hex.AppendEncode(dst, b[0:4])
+	dst = hex.AppendEncode(append(dst, '-'), b[4:6])
+	dst = hex.AppendEncode(append(dst, '-'), b[6:8])
+	dst = hex.AppendEncode(append(dst, '-'), b[8:10])
+	return hex.AppendEncode(append(dst, '-'), b[10:16])
 }
 
 // appendIDJSON appends a process or thread id as idJSON gives it: null

@@ -169,6 +169,16 @@ func TestEventJSONTricky(t *testing.T) {
 	}
 }
 
+func TestAppendGUID(t *testing.T) {
+	for _, g := range []etl.GUID{{}, etl.MustParseGUID("50b3e73c-9370-461d-bb9f-26f32d68887d"),
+		{Data1: 0xffffffff, Data2: 0xffff, Data3: 0xffff, Data4: [8]byte{0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8}},
+		{Data1: 1, Data2: 2, Data3: 3, Data4: [8]byte{4, 5, 6, 7, 8, 9, 10, 11}}} {
+		if got, want := string(appendGUID([]byte("x"), g)), "x"+g.String(); got != want {
+			t.Errorf("appendGUID = %q, want %q", got, want)
+		}
+	}
+}
+
 // TestEventJSONRefused: values encoding/json refuses are left to it, so
 // the listing fails as it did (not silently different).
 func TestEventJSONRefused(t *testing.T) {
