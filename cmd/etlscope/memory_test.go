@@ -131,16 +131,18 @@ func TestMemoryFlat(t *testing.T) {
 			t.Errorf("%s: peak RSS %.1f MB on a 256 MB trace, want at most 48", strings.Join(args, " "), b.peakMB)
 		}
 	}
-	// events holds nothing from event to event: its peak RSS must not
-	// grow with the trace (4 MB of slack for the GC's pacing), and its
-	// reused buffers and 64 KB output buffer keep it far under 64 MB
-	// (30-37 MB measured on 256 MB and 1 GB traces, in every format).
+	// events keeps nothing from event to event (its live heap stays at
+	// 4 MB on a 1 GB trace): its peak RSS may grow only by what the GC
+	// leaves mapped between its few cycles (26 → 31 MB from the 64 MB to
+	// the 256 MB trace, 35 MB on 1 GB; before the append-based writers
+	// 33 → 43 MB), far from what keeping 50 bytes of each of the 256 MB
+	// trace's 286 000 events would add (14 MB).
 	for _, args := range [][]string{{"events", "-o", "json"}, {"events", "-o", "csv"}, {"events"}} {
 		a := runChild(t, append(args, small)...)
 		b := runChild(t, append(args, large)...)
 		t.Logf("%s: 64 MB: %.1f MB, %v CPU; 256 MB: %.1f MB, %v CPU", strings.Join(args, " "), a.peakMB, a.cpu, b.peakMB, b.cpu)
-		if b.peakMB > a.peakMB+4 || b.peakMB > 48 {
-			t.Errorf("%s: peak RSS %.1f MB on a 64 MB trace, %.1f MB on a 256 MB one; want at most 4 MB more and 48 MB in all",
+		if b.peakMB > a.peakMB+10 || b.peakMB > 44 {
+			t.Errorf("%s: peak RSS %.1f MB on a 64 MB trace, %.1f MB on a 256 MB one; want at most 10 MB more and 44 MB in all",
 				strings.Join(args, " "), a.peakMB, b.peakMB)
 		}
 	}
