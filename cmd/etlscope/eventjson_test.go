@@ -260,7 +260,7 @@ func TestEventJSONTraces(t *testing.T) {
 // BenchmarkEventJSON: appending an event against encoding/json, on the
 // events of a generated NetTrace (mostly packet fragments).
 func BenchmarkEventJSON(b *testing.B) {
-	dir := b.TempDir()
+	dir := tempDir(b)
 	gen := filepath.Join(dir, "gen.etl")
 	fh, _ := os.Create(gen)
 	nettrace.Generate(fh, nettrace.GenOptions{Size: 1 << 20})
