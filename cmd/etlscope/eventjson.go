@@ -17,8 +17,7 @@ import (
 // event, a few million on a 1 GB trace), so its JSON is written by
 // appending to one reused buffer rather than through encoding/json's
 // reflection and a map per event. The bytes are those encoding/json
-// writes for EventJSON (eventJSON and writeJSONCompact, still used for
-// the values encoding/json refuses, so that those fail as before):
+// writes for EventJSON (eventJSON, which the tests compare against):
 // fields in EventJSON's order, properties sorted by name as encoding/json
 // sorts a map's keys, one value per name (the last, as a map keeps it).
 
@@ -34,17 +33,15 @@ type jsonScratch struct {
 	lastText []byte
 }
 
-// appendEvent appends d as one line of JSON and reports true, or appends
-// nothing and reports false when encoding/json would refuse a value (a
-// NaN or infinite float, a year outside 0-9999): the caller then writes
-// the event through encoding/json, which reports the error.
-func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) ([]byte, bool) {
+// appendJSON appends d as one line of JSON. Whatever the trace holds,
+// the line is valid JSON: property values JSON has no form for (NaN,
+// infinite floats, times outside years 0-9999) are their text, and an
+// event time outside years 0-9999 (a damaged clock or timestamp) is
+// written in the same RFC 3339 layout with as many year digits as it
+// needs, where encoding/json would refuse the whole listing.
+func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) []byte {
 	ev := d.Event
-	start := len(dst)
 	t := ev.Time.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, false
-	}
 	dst = append(dst, `{"time":"`...)
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","provider":`...)
@@ -91,20 +88,17 @@ func (ew *eventWriter) appendJSON(dst []byte, d *decode.Decoded) ([]byte, bool) 
 	} else {
 		dst = report.AppendJSONString(dst, ew.red.Text(d.Description()))
 	}
-	var ok bool
-	if dst, ok = ew.appendProperties(dst, d.Properties); !ok {
-		return dst[:start], false
-	}
+	dst = ew.appendProperties(dst, d.Properties)
 	if d.Warning != "" {
 		dst = report.AppendJSONString(append(dst, `,"warning":`...), d.Warning)
 	}
-	return append(dst, '}'), true
+	return append(dst, '}')
 }
 
 // appendProperties appends the "properties" member: every property but
 // opaque ones under redaction, sorted by name, the last of equal names;
 // nothing when none is left.
-func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]byte, bool) {
+func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) []byte {
 	a := &ew.js
 	a.order, a.redacted = a.order[:0], a.redacted[:0]
 	for i, p := range props {
@@ -126,7 +120,7 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 		a.order = append(a.order, i)
 	}
 	if len(a.order) == 0 {
-		return dst, true
+		return dst
 	}
 	// Stable: of equal names the last in the event stays last.
 	slices.SortStableFunc(a.order, func(i, j int) int { return strings.Compare(props[i].Name, props[j].Name) })
@@ -145,10 +139,7 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 		// Plain numbers, booleans and times are typed; text, and anything
 		// redaction may change, is the property's text.
 		if p.Kind == decode.PropPlain && !p.Value.IsJSONText() {
-			var ok bool
-			if dst, ok = p.Value.AppendJSONScalar(dst); !ok {
-				return dst, false
-			}
+			dst, _ = p.Value.AppendJSONScalar(dst) // never refuses a value IsJSONText does not call text
 			continue
 		}
 		if ew.red != nil {
@@ -164,7 +155,7 @@ func (ew *eventWriter) appendProperties(dst []byte, props []decode.Property) ([]
 		a.text = p.Value.AppendText(a.text[:0])
 		dst = report.AppendJSONString(dst, a.text)
 	}
-	return append(dst, '}'), true
+	return append(dst, '}')
 }
 
 // guidText returns g's text (GUID.String), formatted again only when the

@@ -347,15 +347,8 @@ func (ew *eventWriter) writeJSON(d *decode.Decoded) error {
 		sep = "{\"events\": [\n"
 	}
 	ew.n++
-	b, ok := ew.appendJSON(append(ew.buf[:0], sep...), d)
-	ew.buf = b
-	if !ok {
-		if _, err := ew.w.Write(b); err != nil {
-			return err
-		}
-		return writeJSONCompact(ew.w, ew.eventJSON(d))
-	}
-	_, err := ew.w.Write(b)
+	ew.buf = ew.appendJSON(append(ew.buf[:0], sep...), d)
+	_, err := ew.w.Write(ew.buf)
 	return err
 }
 

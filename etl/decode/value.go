@@ -183,13 +183,23 @@ func (v Value) JSON() any {
 			return v.u != 0
 		}
 	case KindFloat:
-		return v.float()
+		if f := v.float(); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f
+		}
 	case KindTime:
-		if t := v.time(); !t.IsZero() {
+		if t := v.time(); !t.IsZero() && jsonYear(t) {
 			return t.UTC()
 		}
 	}
 	return v.String()
+}
+
+// jsonYear reports whether JSON can hold t as a time: RFC 3339 has four
+// digits for the year (encoding/json refuses the others, so such values
+// are written as text, like numbers JSON has no form for: NaN, ±Inf).
+func jsonYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 // AppendText appends the text String returns to dst, without building a
@@ -243,18 +253,20 @@ func (v Value) IsJSONText() bool {
 	case KindInt, KindUint, KindBool:
 		return v.m != nil
 	case KindFloat:
-		return false
+		f := v.float()
+		return math.IsNaN(f) || math.IsInf(f, 0)
 	case KindTime:
-		return v.time().IsZero()
+		t := v.time()
+		return t.IsZero() || !jsonYear(t)
 	}
 	return true
 }
 
 // AppendJSONScalar appends the number, boolean or time JSON returns, as
 // encoding/json writes it, and reports true. It appends nothing and
-// reports false when JSON returns text (IsJSONText) or a value
-// encoding/json refuses to write: a float that is NaN or infinite, a time
-// whose year is outside 0-9999.
+// reports false when JSON returns text (IsJSONText: also NaN and infinite
+// floats, and times whose year is outside 0-9999, which JSON has no form
+// for).
 func (v Value) AppendJSONScalar(dst []byte) ([]byte, bool) {
 	if v.IsJSONText() {
 		return dst, false

@@ -39,7 +39,7 @@ func TestValueKinds(t *testing.T) {
 		{"filetime", fileTimeVal(int64(binary.LittleEndian.Uint64(ft))), "2024-03-12T09:30:00Z", nil},
 		{"zero filetime", fileTimeVal(0), "", ""},
 		{"float", floatVal(1.5), "1.5", 1.5},
-		{"nan", floatVal(math.Inf(1)), "+Inf", math.Inf(1)},
+		{"infinite float (JSON has no form for it: text)", floatVal(math.Inf(1)), "+Inf", "+Inf"},
 		{"sockaddr v4", sockVal(sin), "52.97.0.2:443", "52.97.0.2:443"},
 		{"sockaddr v6", sockVal(sin6), "[2001::1]:443", "[2001::1]:443"},
 		{"sockaddr short", sockVal([]byte{2, 0, 1}), "020001", "020001"},
