@@ -105,7 +105,7 @@ func parseLogfileHeader(p []byte, off int64) (Header, error) {
 	h.OSMajor, h.OSMinor, h.OSSubVersion, h.OSSubMinorVersion = p[lfVersion], p[lfVersion+1], p[lfVersion+2], p[lfVersion+3]
 	h.OSBuild = le.Uint32(p[lfProviderVersion:])
 	h.NumberOfProcessors = le.Uint32(p[lfNumProcessors:])
-	h.EndTime = FileTime(int64(le.Uint64(p[lfEndTime:])))
+	h.EndTime = validTime(FileTime(int64(le.Uint64(p[lfEndTime:]))))
 	h.TimerResolution = le.Uint32(p[lfTimerResolution:])
 	h.MaximumFileSize = le.Uint32(p[lfMaximumFileSize:])
 	h.LogFileMode = le.Uint32(p[lfLogFileMode:])
@@ -127,9 +127,9 @@ func parseLogfileHeader(p []byte, off int64) (Header, error) {
 	h.TimeZoneBias = int32(le.Uint32(p[tz:]))
 	h.TimeZoneStandardName = utf16Fixed(p[tz+4 : tz+4+64])
 	h.TimeZoneDaylightName = utf16Fixed(p[tz+88 : tz+88+64])
-	h.BootTime = FileTime(int64(le.Uint64(p[rest:])))
+	h.BootTime = validTime(FileTime(int64(le.Uint64(p[rest:]))))
 	h.PerfFreq = int64(le.Uint64(p[rest+8:]))
-	h.StartTime = FileTime(int64(le.Uint64(p[rest+16:])))
+	h.StartTime = validTime(FileTime(int64(le.Uint64(p[rest+16:]))))
 	h.ClockType = le.Uint32(p[rest+24:])
 	h.BuffersLost = le.Uint32(p[rest+28:])
 	names := p[rest+32:]
@@ -203,5 +203,17 @@ func (c *clock) time(raw int64) time.Time {
 	} else {
 		t100 = c.start
 	}
-	return time.Unix(t100/1e7, (t100%1e7)*100).UTC()
+	return validTime(time.Unix(t100/1e7, (t100%1e7)*100).UTC())
+}
+
+// validTime returns t, or the zero time (unknown) when t lies outside the
+// years 1601-9999: no ETW writer stamps a trace or an event so (FILETIME
+// starts in 1601; a damaged header or timestamp does), and RFC 3339, the
+// form of every time etlscope writes as JSON, has four digits for the
+// year.
+func validTime(t time.Time) time.Time {
+	if y := t.Year(); y < 1601 || y > 9999 {
+		return time.Time{}
+	}
+	return t
 }
