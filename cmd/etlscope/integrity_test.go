@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/json"
 	"encoding/binary"
+	"encoding/json"
 	"math/rand"
 	"net/netip"
 	"os"
