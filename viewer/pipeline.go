@@ -218,8 +218,10 @@ func readConversations(ctx context.Context, path string, red *redactor) ([]conve
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
+	// Rows only: the conversations are unfolded one at a time (All), not
+	// all kept at once.
 	var out []conversation
-	for _, c := range tr.Conversations() {
+	for c := range tr.All() {
 		out = append(out, conversationRow(c, red))
 	}
 	return out, tr.Dropped(), nil
