@@ -74,7 +74,7 @@ func (j *filterJob) run(ctx context.Context, t *Trace, flt *filters.Filter) {
 		flush(true, err)
 		return
 	}
-	opts := scan.Options{FileOrder: fileOrder, Filter: flt, Decoder: newDecoder(tr.Header())}
+	opts := scan.Options{FileOrder: fileOrder, Filter: flt, Decoder: t.newDecoder()}
 	last := 0
 	_, err = scan.Run(ctx, tr.File, opts, func(e *scan.Event) error {
 		if t.red != nil && isCredentialEvent(e.Event) {

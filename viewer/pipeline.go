@@ -32,9 +32,12 @@ import (
 func openTrace(path string) (*scan.Trace, error) { return scan.Open(path, nil) }
 
 // newDecoder returns a decoder for a trace written by the given OS build.
-func newDecoder(h etl.Header) *decode.Decoder {
+func (t *Trace) newDecoder() *decode.Decoder {
 	d := decode.New()
-	d.SetOSBuild(h.OSBuild)
+	if t.newDec != nil {
+		d = t.newDec()
+	}
+	d.SetOSBuild(t.hdr.OSBuild)
 	return d
 }
 
@@ -123,12 +126,12 @@ func (r *redactor) value(p decode.Property) (s string, ok bool) {
 // learnAndDiagnose teaches red the vocabulary of the trace (a first pass,
 // as every --redact command does, so a name is replaced everywhere and
 // placeholders agree across commands), then diagnoses it.
-func learnAndDiagnose(ctx context.Context, path, name string, red *redact.Redactor) (*diagnosis, error) {
+func learnAndDiagnose(ctx context.Context, path, name string, dec *decode.Decoder, red *redact.Redactor) (*diagnosis, error) {
 	t, err := openTrace(path)
 	if err != nil {
 		return nil, err
 	}
-	err = redact.LearnTrace(ctx, t.File, newDecoder(t.Header()), red)
+	err = redact.LearnTrace(ctx, t.File, dec, red)
 	t.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

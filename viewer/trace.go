@@ -30,6 +30,10 @@ type Options struct {
 	// Every is the distance between checkpoints (0: the default); tests
 	// use small values to cross many checkpoints.
 	Every int
+	// NewDecoder returns a decoder configured as the user asked (more
+	// providers from --manifest, --show-secrets); nil uses the built-in
+	// schemas. The viewer asks for one per reading pass.
+	NewDecoder func() *decode.Decoder
 }
 
 // Trace is one trace served by the viewer: its position index, the
@@ -45,6 +49,8 @@ type Trace struct {
 
 	decMu sync.Mutex
 	dec   *decode.Decoder // observes every event while indexing; decodes rows
+	// newDec is Options.NewDecoder.
+	newDec func() *decode.Decoder
 
 	ctx    context.Context // done when the trace is closed
 	cancel context.CancelFunc
@@ -82,7 +88,8 @@ func Open(path string, o Options) (*Trace, error) {
 	}
 	ix := newIndex(fh, size, o.Every)
 	t := &Trace{path: path, name: o.Name, size: size, hdr: f.Header(), fh: fh, ix: ix,
-		dec: newDecoder(f.Header()), diagDone: make(chan struct{}), convDone: make(chan struct{})}
+		newDec: o.NewDecoder, diagDone: make(chan struct{}), convDone: make(chan struct{})}
+	t.dec = t.newDecoder()
 	if t.name == "" {
 		t.name = path
 	}
@@ -114,7 +121,7 @@ func Open(path string, o Options) (*Trace, error) {
 			// so that verdicts and rows use the same placeholders.
 			t.red.mu.Lock()
 			defer t.red.mu.Unlock()
-			t.diag, t.diagErr = learnAndDiagnose(ctx, path, t.name, rr)
+			t.diag, t.diagErr = learnAndDiagnose(ctx, path, t.name, t.newDecoder(), rr)
 			return
 		}
 		t.diag, t.diagErr = runDiagnosis(ctx, path, t.name, rr)

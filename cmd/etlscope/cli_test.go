@@ -290,9 +290,13 @@ func TestConversationsAndPcap(t *testing.T) {
 	}
 }
 
-func TestEventsManifest(t *testing.T) {
+// contosoTrace writes a trace with one event of a provider the built-in
+// schemas do not know and the manifest that describes it (the layout of a
+// Windows instrumentation manifest: provider, event, template).
+func contosoTrace(t *testing.T) (trace, manifest string) {
+	t.Helper()
 	dir := tempDir(t)
-	manifest := filepath.Join(dir, "contoso.man")
+	manifest = filepath.Join(dir, "contoso.man")
 	os.WriteFile(manifest, []byte(`<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events">
  <instrumentation><events>
   <provider name="Contoso-Agent" guid="{0e4b2a9c-8f41-4c2b-9a57-6e1d2f3a4b5c}">
@@ -305,8 +309,14 @@ func TestEventsManifest(t *testing.T) {
 	g := etl.MustParseGUID("0e4b2a9c-8f41-4c2b-9a57-6e1d2f3a4b5c")
 	b.Event(nettrace.PowerShell, g, 42, 0, 4, 0, 0, 0, b.P().U32(0x800).UTF16Z("contoso.example").Bytes())
 	data, _ := b.Bytes()
-	trace := filepath.Join(dir, "x.etl")
+	trace = filepath.Join(dir, "x.etl")
 	os.WriteFile(trace, data, 0o644)
+	return trace, manifest
+}
+
+func TestEventsManifest(t *testing.T) {
+	trace, manifest := contosoTrace(t)
+	dir := filepath.Dir(trace)
 	_, before, _ := runCLI(t, "events", trace, "-f", "id == 42", "-o", "csv")
 	code, after, errs := runCLI(t, "events", trace, "--manifest", manifest, "-f", "Host.endswith(\".example\")", "--fields", "Mask", "-o", "csv")
 	if code != 0 || !strings.Contains(after, "Contoso-Agent") || !strings.Contains(after, `"TlsPolicy: Mask=0x800, Host=contoso.example",0x800`) {

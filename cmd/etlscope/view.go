@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/etlscope/etlscope/etl/decode"
 	"net"
 	"net/http"
 	"os/exec"
@@ -21,6 +22,7 @@ type viewOptions struct {
 	addr      string
 	noBrowser bool
 	redact    bool
+	manifests []string // --manifest
 	// open shows url in the default browser; tests replace it.
 	open func(url string) error
 }
@@ -48,6 +50,7 @@ filtered. Nothing is loaded from the network. The server runs until Ctrl-C.`,
 	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on (a loopback address; port 0 picks a free port)")
 	cmd.Flags().BoolVar(&o.noBrowser, "no-browser", false, "only print the URL; do not open a browser")
 	cmd.Flags().BoolVar(&o.redact, "redact", false, "replace host names, IPs and user names with stable placeholders; hide credential events and payload bytes")
+	cmd.Flags().StringArrayVar(&o.manifests, "manifest", nil, "instrumentation manifest (.xml) to decode more providers (repeatable)")
 	return cmd
 }
 
@@ -65,7 +68,18 @@ func runView(ctx context.Context, o *viewOptions, path string, s *streams) error
 	if err != nil {
 		return err
 	}
-	vo := viewer.Options{Redact: o.redact}
+	// The manifests are read once here, so that a bad one is a usage
+	// error now rather than a failing page later.
+	if _, err := newDecoder(o.manifests); err != nil {
+		return err
+	}
+	vo := viewer.Options{Redact: o.redact, NewDecoder: func() *decode.Decoder {
+		d, err := newDecoder(o.manifests)
+		if err != nil {
+			d = decode.New() // the files changed since: built-in schemas
+		}
+		return s.privacy().applyTo(d)
+	}}
 	if o.redact {
 		vo.Redactor = s.privacy().newRedactor()
 	}

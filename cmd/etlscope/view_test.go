@@ -77,3 +77,52 @@ func TestViewRefusesOtherAddresses(t *testing.T) {
 		t.Errorf("missing file: exit %d, want %d", code, exitBadInput)
 	}
 }
+
+// TestViewManifest: `view --manifest` decodes the providers the manifest
+// describes, as `events --manifest` does; a manifest that cannot be read
+// is a usage error before the server starts.
+func TestViewManifest(t *testing.T) {
+	trace, manifest := contosoTrace(t)
+	if code, _, errs := runCLI(t, "view", "--no-browser", "--manifest", manifest+".missing", trace); code != exitUsage || !strings.Contains(errs, "manifest") {
+		t.Errorf("missing manifest: exit %d %s", code, errs)
+	}
+	for _, withManifest := range []bool{false, true} {
+		o := &viewOptions{addr: "127.0.0.1:0", noBrowser: true}
+		if withManifest {
+			o.manifests = []string{manifest}
+		}
+		pr, pw := io.Pipe()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- runView(ctx, o, trace, &streams{In: strings.NewReader(""), Out: pw, Err: io.Discard})
+			pw.Close()
+		}()
+		line, err := bufio.NewReader(pr).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, pr)
+		u := strings.Replace(strings.TrimSpace(line), "/?token=", "/api/events?token=", 1)
+		var body string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if body = string(b); strings.Contains(body, "0e4b2a9c") || strings.Contains(body, "Contoso-Agent") {
+				break
+			}
+		}
+		decoded := strings.Contains(body, "Contoso-Agent") && strings.Contains(body, "contoso.example")
+		if decoded != withManifest {
+			t.Errorf("manifest %v: decoded %v:\n%.1500s", withManifest, decoded, body)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("view ended with %v", err)
+		}
+	}
+}
