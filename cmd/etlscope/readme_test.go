@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/etlscope/etlscope/trace"
 )
 
 // TestREADMEQuickStart keeps the README's two quick-start commands true:
@@ -39,5 +41,22 @@ func TestREADMEQuickStart(t *testing.T) {
 	}
 	if !strings.Contains(qs, "$(go env GOPATH)/bin") {
 		t.Error("the quick start does not say where go install puts the binary")
+	}
+}
+
+// TestREADMECaptureExample: the README's capture example reproduces
+// through WinHTTP with the command the CLI suggests (capture --help), not
+// through .NET's HTTP stack (Invoke-WebRequest), whose TLS versions the
+// WinHTTP keys do not govern.
+func TestREADMECaptureExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `etlscope capture --run "` + trace.SuggestedRun + `"`; !strings.Contains(string(readme), want) {
+		t.Errorf("README lacks the capture example %s", want)
+	}
+	if strings.Contains(string(readme), `--run "Invoke-WebRequest`) {
+		t.Error("README suggests reproducing with Invoke-WebRequest")
 	}
 }
