@@ -11,6 +11,10 @@
 // Only fatal problems (an I/O error, a cancelled context, an error from the
 // visitor) end the scan with an error; a damaged buffer or a truncated file
 // ends up in Result.Integrity and the scan goes on with what can be read.
+//
+// On a machine with more than one core, a scan in time order reads,
+// decodes and filters on a goroutine of its own while the visitor runs
+// (Options.Ahead): the visitor sees exactly what it would see otherwise.
 package scan
 
 import (
@@ -69,8 +73,11 @@ type Event struct {
 
 // Result is what a scan read.
 type Result struct {
-	Events    int // events read
-	Visited   int // events passed to the visitor
+	Events  int // events read
+	Visited int // events passed to the visitor
+	// Integrity has what Open found and what this scan found up to where
+	// it stopped (not what another pass over the file, or a reader
+	// running ahead of a visitor that stopped, found beyond that).
 	Integrity etl.Integrity
 }
 
