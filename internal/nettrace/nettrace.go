@@ -47,6 +47,9 @@ type Builder struct {
 	now  time.Time
 	Step time.Duration
 	ptr  int
+	// pktGroup numbers PktMon packet groups (one per packet, its copies
+	// share it), per builder: tests build traces in parallel.
+	pktGroup uint64
 }
 
 // New returns a builder for a session with the given options (Build sets
@@ -54,7 +57,7 @@ type Builder struct {
 func New(opts etltest.Options) *Builder {
 	w := etltest.NewWriter(opts)
 	o := w.Options()
-	return &Builder{W: w, now: o.Start.Add(10 * time.Millisecond), Step: time.Millisecond, ptr: o.PointerSize}
+	return &Builder{W: w, now: o.Start.Add(10 * time.Millisecond), Step: time.Millisecond, ptr: o.PointerSize, pktGroup: 0x1000000000000}
 }
 
 // Now returns the time the next event gets.

@@ -233,9 +233,6 @@ func dot11(ip []byte, sent, protected bool) []byte {
 	return append(append(f, etherTypeOf(ip)...), ip...)
 }
 
-// pktID numbers PktMon packets.
-var pktGroup uint64 = 0x1000000000000
-
 // logFrame frames ip per s.Link and logs it per s.Capture.
 func (b *Builder) logFrame(s Session, ip []byte, sent, drop bool) {
 	var frame []byte
@@ -255,7 +252,7 @@ func (b *Builder) logFrame(s Session, ip []byte, sent, drop bool) {
 	}
 	switch s.Capture {
 	case CapturePktMon:
-		pktGroup++
+		b.pktGroup++
 		ptype := uint16(1)
 		switch s.Link {
 		case Link80211:
@@ -271,7 +268,7 @@ func (b *Builder) logFrame(s Session, ip []byte, sent, drop bool) {
 		if drop {
 			id = 170
 		}
-		b.PktMonPacket(id, PktMonMeta{Group: pktGroup, Number: 1, Appearance: 1, Dir: dir, Type: ptype, Component: 9, Edge: 1,
+		b.PktMonPacket(id, PktMonMeta{Group: b.pktGroup, Number: 1, Appearance: 1, Dir: dir, Type: ptype, Component: 9, Edge: 1,
 			DropReason: dropReason(drop), DropLocation: dropLocation(drop), Original: len(frame)}, logged)
 		if s.PktMonCopies && !drop {
 			// The same packet at the TCP/IP component, as an IP packet.
@@ -284,7 +281,7 @@ func (b *Builder) logFrame(s Session, ip []byte, sent, drop bool) {
 				cut = cut[:s.Snaplen]
 			}
 			b.now = b.now.Add(-b.Step + time.Microsecond)
-			b.PktMonPacket(160, PktMonMeta{Group: pktGroup, Number: 1, Appearance: 2, Dir: dir, Type: 3, Component: 21, Edge: 1, Original: len(ip)}, cut)
+			b.PktMonPacket(160, PktMonMeta{Group: b.pktGroup, Number: 1, Appearance: 2, Dir: dir, Type: 3, Component: 21, Edge: 1, Original: len(ip)}, cut)
 		}
 	case CaptureRas:
 		b.RasPacket(sent, "{8F1E6AA3-3A2C-4A0E-9D3B-7C1B2E4F5A60}", "CONTOSO\\alice", logged)
