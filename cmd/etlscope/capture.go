@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -32,17 +31,6 @@ type captureOptions struct {
 	output       string
 	redact       bool
 }
-
-// captureDeps are the system hooks capture uses; tests replace them.
-// analyze runs after a successful capture (the analyze command).
-// sessionEnding reports the console closing, logoff and shutdown.
-var captureDeps = struct {
-	runner        trace.Runner
-	system        trace.System
-	goos          string
-	analyze       func(ctx context.Context, path string, o *captureOptions, s *streams) error
-	sessionEnding func() (ended <-chan struct{}, stop func())
-}{trace.ExecRunner{}, trace.LocalSystem{}, runtime.GOOS, analyzeCaptured, sessionEndSignal}
 
 // sessionEndSignal reports SIGTERM, which Go delivers on Windows for
 // CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT. While it is
@@ -148,7 +136,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 	opts := trace.Options{Output: file, Force: o.force, Packets: !o.noPackets, MaxSizeMB: o.maxSize,
 		Duration: o.duration, Run: o.run, ForceStopExisting: o.stopExisting, StopTimeout: o.stopTimeout}
 	if o.dryRun {
-		if captureDeps.goos == "windows" {
+		if s.machine().goos == "windows" {
 			if abs, err := filepath.Abs(file); err == nil {
 				opts.Output = abs
 			}
@@ -159,7 +147,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		fmt.Fprintln(s.Err, "(dry run: nothing was run. The last command restores WinHTTP tracing; if it was configured before, capture re-applies the settings it found instead.)")
 		return nil
 	}
-	if captureDeps.goos != "windows" {
+	if s.machine().goos != "windows" {
 		return usageError(fmt.Errorf("capture: %w; use --dry-run to see the commands, or capture on the Windows machine and run analyze on the .etl here", trace.ErrNotWindows))
 	}
 	switch {
@@ -179,7 +167,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		opts.Progress = s.Err
 	}
 	opts.Notice = func(msg string) { fmt.Fprintln(s.Err, "warning:", msg) }
-	ended, stopWatching := captureDeps.sessionEnding()
+	ended, stopWatching := s.machine().sessionEnding()
 	defer stopWatching()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -190,7 +178,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		case <-ctx.Done():
 		}
 	}()
-	res, err := trace.Capture(ctx, captureDeps.runner, captureDeps.system, opts)
+	res, err := trace.Capture(ctx, s.machine().runner, s.machine().system, opts)
 	if res != nil {
 		if res.RunErr != nil {
 			fmt.Fprintf(s.Err, "%v (expected when it reproduces the TLS failure)\n", res.RunErr)
@@ -217,7 +205,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 		return nil
 	}
 	fmt.Fprintln(s.Err)
-	return captureDeps.analyze(ctx, res.Output, o, s)
+	return s.machine().analyze(ctx, res.Output, o, s)
 }
 
 // analyzeCaptured runs the analyze command on the new trace.

@@ -59,11 +59,13 @@ func (fakeSys) Edition() (wintls.Edition, error) {
 	return wintls.EditionServer, nil
 }
 
-func withCaptureDeps(t *testing.T, r trace.Runner, goos string) {
-	old := captureDeps
-	captureDeps.runner, captureDeps.system, captureDeps.goos = r, fakeSys{9200}, goos
-	captureDeps.sessionEnding = func() (<-chan struct{}, func()) { return nil, func() {} }
-	t.Cleanup(func() { captureDeps = old })
+// fakeWindows is a machine with runner r that says it runs goos, a
+// Server 2012 without session-end signals.
+func fakeWindows(r trace.Runner, goos string) *machine {
+	m := realMachine()
+	m.runner, m.system, m.goos = r, fakeSys{9200}, goos
+	m.sessionEnding = func() (<-chan struct{}, func()) { return nil, func() {} }
+	return m
 }
 
 const hcwRun = "Invoke-WebRequest https://outlook.office365.com"
@@ -83,8 +85,8 @@ func hcwSequence(file string) []string {
 func TestCaptureCommand(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &fakeNetsh{t: t}
-	withCaptureDeps(t, fake, "windows")
-	code, out, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	m := fakeWindows(fake, "windows")
+	code, out, errs := runOn(t, m, "capture", "--file", file, "--run", hcwRun)
 	if code != exitTLSProblem || !strings.Contains(out, "enabled SSL3.0|TLS1.0 only") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -97,8 +99,8 @@ func TestCaptureCommand(t *testing.T) {
 	// The file exists now: a second capture refuses without --force and
 	// runs nothing.
 	fake2 := &fakeNetsh{t: t}
-	withCaptureDeps(t, fake2, "windows")
-	code, _, errs = runCLI(t, "capture", "--file", file, "--duration", "1ms")
+	m = fakeWindows(fake2, "windows")
+	code, _, errs = runOn(t, m, "capture", "--file", file, "--duration", "1ms")
 	if code != exitUsage || !strings.Contains(errs, "--force") || len(fake2.calls) != 0 {
 		t.Errorf("existing file: exit %d, %s, calls %v", code, errs, fake2.calls)
 	}
@@ -107,13 +109,13 @@ func TestCaptureCommand(t *testing.T) {
 func TestCaptureRunFailsStillAnalyzes(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &fakeNetsh{t: t, fail: map[string]error{"powershell.exe -NoProfile -NonInteractive -Command " + hcwRun: errors.New("exit status 1")}}
-	withCaptureDeps(t, fake, "windows")
+	m := fakeWindows(fake, "windows")
 	var analyzed string
-	captureDeps.analyze = func(ctx context.Context, path string, o *captureOptions, s *streams) error {
+	m.analyze = func(ctx context.Context, path string, o *captureOptions, s *streams) error {
 		analyzed = path
 		return nil
 	}
-	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	code, _, errs := runOn(t, m, "capture", "--file", file, "--run", hcwRun)
 	if code != 0 || analyzed != file {
 		t.Fatalf("exit %d, analyzed %q\n%s", code, analyzed, errs)
 	}
@@ -129,8 +131,8 @@ func TestCaptureStartFails(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	start := hcwSequence(file)[3]
 	fake := &fakeNetsh{t: t, fail: map[string]error{start: errors.New("exit status 1")}}
-	withCaptureDeps(t, fake, "windows")
-	code, _, errs := runCLI(t, "capture", "--file", file, "--no-analyze", "--duration", "1s")
+	m := fakeWindows(fake, "windows")
+	code, _, errs := runOn(t, m, "capture", "--file", file, "--no-analyze", "--duration", "1s")
 	if code != exitUsage || !strings.Contains(errs, "start the trace") {
 		t.Errorf("exit %d\n%s", code, errs)
 	}
@@ -143,12 +145,12 @@ func TestCaptureStartFails(t *testing.T) {
 
 func TestCaptureOffWindows(t *testing.T) {
 	fake := &fakeNetsh{t: t}
-	withCaptureDeps(t, fake, "linux")
-	code, _, errs := runCLI(t, "capture", "--duration", "1s")
+	m := fakeWindows(fake, "linux")
+	code, _, errs := runOn(t, m, "capture", "--duration", "1s")
 	if code != exitUsage || !strings.Contains(errs, "Windows only") || !strings.Contains(errs, "--dry-run") || len(fake.calls) != 0 {
 		t.Errorf("exit %d: %s", code, errs)
 	}
-	code, out, _ := runCLI(t, "capture", "--dry-run", "--no-packets", "--file", `C:\t\x.etl`, "--max-size", "1024", "--run", "Test-NetConnection outlook.office365.com -Port 443")
+	code, out, _ := runOn(t, m, "capture", "--dry-run", "--no-packets", "--file", `C:\t\x.etl`, "--max-size", "1024", "--run", "Test-NetConnection outlook.office365.com -Port 443")
 	want := `netsh winhttp show tracing
 netsh trace show status
 netsh winhttp set tracing level=verbose format=hex output=file max-trace-file-size=512000 state=enabled
@@ -161,7 +163,7 @@ netsh winhttp set tracing state=disabled
 		t.Errorf("dry run: exit %d\n%s", code, out)
 	}
 	for _, args := range [][]string{{"capture", "--max-size", "0", "--dry-run"}, {"capture", "-o", "xml", "--dry-run"}} {
-		if code, _, _ := runCLI(t, args...); code != exitUsage {
+		if code, _, _ := runOn(t, m, args...); code != exitUsage {
 			t.Errorf("%q: exit %d", args, code)
 		}
 	}
@@ -198,12 +200,12 @@ func (f *interruptingNetsh) Run(ctx context.Context, name string, args ...string
 func TestCaptureCtrlC(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &interruptingNetsh{fakeNetsh: fakeNetsh{t: t}}
-	withCaptureDeps(t, fake, "windows")
-	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+	m := fakeWindows(fake, "windows")
+	m.analyze = func(context.Context, string, *captureOptions, *streams) error {
 		t.Error("analyzed an interrupted capture")
 		return nil
 	}
-	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	code, _, errs := runOn(t, m, "capture", "--file", file, "--run", hcwRun)
 	if code != exitUsage || !strings.Contains(errs, "capture interrupted") || !strings.Contains(errs, "was kept; analyze it with: etlscope analyze "+file) {
 		t.Errorf("exit %d\n%s", code, errs)
 	}
@@ -219,8 +221,8 @@ func TestCaptureWinHTTPStepFails(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	seq := hcwSequence(file)
 	fake := &fakeNetsh{t: t, fail: map[string]error{seq[2]: errors.New("exit status 1")}}
-	withCaptureDeps(t, fake, "windows")
-	code, out, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	m := fakeWindows(fake, "windows")
+	code, out, errs := runOn(t, m, "capture", "--file", file, "--run", hcwRun)
 	if code != exitTLSProblem || !strings.Contains(out, "enabled SSL3.0|TLS1.0 only") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -235,12 +237,12 @@ func TestCaptureWinHTTPStepFails(t *testing.T) {
 func TestCaptureNoTraceWritten(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	fake := &fakeNetsh{t: t, noTrace: true}
-	withCaptureDeps(t, fake, "windows")
-	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+	m := fakeWindows(fake, "windows")
+	m.analyze = func(context.Context, string, *captureOptions, *streams) error {
 		t.Error("analyzed a missing trace")
 		return nil
 	}
-	code, _, errs := runCLI(t, "capture", "--file", file, "--no-analyze", "--duration", "1ms")
+	code, _, errs := runOn(t, m, "capture", "--file", file, "--no-analyze", "--duration", "1ms")
 	if code == 0 || !strings.Contains(errs, "netsh wrote no trace") || strings.Contains(errs, "wrote "+file) {
 		t.Errorf("exit %d\n%s", code, errs)
 	}
@@ -256,13 +258,13 @@ func TestCaptureSessionEnding(t *testing.T) {
 	file := filepath.Join(winetest.TempDir(t), "hcw.etl")
 	ended := make(chan struct{})
 	fake := &interruptingNetsh{fakeNetsh{t: t}, func() { close(ended) }}
-	withCaptureDeps(t, fake, "windows")
-	captureDeps.sessionEnding = func() (<-chan struct{}, func()) { return ended, func() {} }
-	captureDeps.analyze = func(context.Context, string, *captureOptions, *streams) error {
+	m := fakeWindows(fake, "windows")
+	m.sessionEnding = func() (<-chan struct{}, func()) { return ended, func() {} }
+	m.analyze = func(context.Context, string, *captureOptions, *streams) error {
 		t.Error("analyzed an interrupted capture")
 		return nil
 	}
-	code, _, errs := runCLI(t, "capture", "--file", file, "--run", hcwRun)
+	code, _, errs := runOn(t, m, "capture", "--file", file, "--run", hcwRun)
 	if code == 0 || !strings.Contains(errs, "capture interrupted: the console is closing") {
 		t.Errorf("exit %d\n%s", code, errs)
 	}

@@ -20,8 +20,15 @@ import (
 // runCLI runs etlscope with args and returns exit code, stdout, stderr.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runOn(t, nil, args...)
+}
+
+// runOn is runCLI on machine m (fakes of netsh, the registry, ETW; nil:
+// the real machine).
+func runOn(t *testing.T, m *machine, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, &streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	code := run(args, &streams{In: strings.NewReader(""), Out: &out, Err: &errb, mach: m})
 	return code, out.String(), errb.String()
 }
 

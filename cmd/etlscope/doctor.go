@@ -16,13 +16,6 @@ type doctorOptions struct {
 	output string
 }
 
-// doctorDeps are the system hooks doctor uses; tests replace them.
-var doctorDeps = struct {
-	system   trace.System
-	registry trace.Registry
-	runner   trace.Runner
-}{trace.LocalSystem{}, trace.LocalRegistry{}, trace.ExecRunner{}}
-
 func newDoctorCmd(s *streams) *cobra.Command {
 	o := &doctorOptions{}
 	cmd := &cobra.Command{
@@ -58,7 +51,7 @@ func runDoctor(ctx context.Context, o *doctorOptions, s *streams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	d, err := trace.Doctor(ctx, doctorDeps.system, doctorDeps.registry, doctorDeps.runner)
+	d, err := trace.Doctor(ctx, s.machine().system, s.machine().registry, s.machine().runner)
 	if err != nil {
 		if errors.Is(err, trace.ErrNotWindows) {
 			return usageError(fmt.Errorf("doctor: %w: it reads the registry of the machine that fails; run it there (analyze works on any OS)", err))

@@ -116,9 +116,8 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 	lost := write("lost.etl", lossy)
 	proxied, _ := pktmonTrace(t) // a CONNECT tunnel through a proxy, a drop, a snap length
 
-	old := doctorDeps
-	t.Cleanup(func() { doctorDeps = old })
-	doctorDeps.system, doctorDeps.registry, doctorDeps.runner = fakeSys{9200}, fakeReg{}, &fakeNetsh{t: t}
+	m := realMachine()
+	m.system, m.registry, m.runner = fakeSys{9200}, fakeReg{}, &fakeNetsh{t: t}
 
 	runs := map[string][][]string{
 		"analyze":       {{"--example"}, {healthy}, {cert}, {win7}, {lost}, {proxied}},
@@ -153,7 +152,7 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, args := range argLists {
-			code, out, errs := runCLI(t, append(append([]string{cmd}, args...), "-o", "json")...)
+			code, out, errs := runOn(t, m, append(append([]string{cmd}, args...), "-o", "json")...)
 			if code != exitOK && code != exitTLSProblem && code != exitInconclusive {
 				t.Fatalf("%s %v: exit %d %s", cmd, args, code, errs)
 			}

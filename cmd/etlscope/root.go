@@ -28,6 +28,7 @@ type streams struct {
 	Err io.Writer
 
 	priv *privacyOptions // the root's --show-secrets, --redact-key, --public-name
+	mach *machine        // nil: the real machine (see streams.machine)
 }
 
 // privacy returns the privacy flags (zero values when none were parsed).

@@ -17,11 +17,6 @@ type watchOptions struct {
 	redact bool
 }
 
-// watchDeps is the live session watch runs; tests replace it.
-var watchDeps = struct {
-	watch func(ctx context.Context, o trace.WatchOptions) error
-}{trace.Watch}
-
 func newWatchCmd(s *streams) *cobra.Command {
 	o := &watchOptions{}
 	cmd := &cobra.Command{
@@ -86,7 +81,7 @@ func runWatch(ctx context.Context, o *watchOptions, s *streams) error {
 	if flt != nil {
 		opts.Match = trace.MatchFunc(func(e *trace.LiveEvent) bool { return flt.Match(e) })
 	}
-	if err := watchDeps.watch(ctx, opts); err != nil {
+	if err := s.machine().watch(ctx, opts); err != nil {
 		if errors.Is(err, trace.ErrWatchUnsupported) {
 			return usageError(err)
 		}
