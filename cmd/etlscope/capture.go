@@ -163,7 +163,7 @@ func runCapture(ctx context.Context, o *captureOptions, s *streams) error {
 			fmt.Fprintf(s.Err, "Tracing. Reproduce the problem now (e.g. run the Hybrid Configuration Wizard, or in another PowerShell window:\n  %s\n), then press Enter here.\n", trace.SuggestedRun)
 		}
 	}
-	if !quietFlag && isTerminal(s.Err) {
+	if !s.ui.quiet && isTerminal(s.Err) {
 		opts.Progress = s.Err
 	}
 	opts.Notice = func(msg string) { fmt.Fprintln(s.Err, "warning:", msg) }

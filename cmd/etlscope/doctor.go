@@ -82,7 +82,7 @@ func renderDiagnosis(s *streams, format report.Format, d *trace.Diagnosis) error
 		}
 		t.Add(c.Area, c.Setting, c.Value, c.Status.String(), note)
 	}
-	if err := t.RenderOpts(s.Out, format, report.Options{Width: termWidth(s), Wide: wideFlag}); err != nil {
+	if err := t.RenderOpts(s.Out, format, report.Options{Width: termWidth(s), Wide: s.ui.wide}); err != nil {
 		return err
 	}
 	if format == report.FormatCSV {

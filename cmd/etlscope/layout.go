@@ -13,13 +13,6 @@ import (
 	"github.com/etlscope/etlscope/report"
 )
 
-// wideFlag and localFlag are the root --wide and --local flags (set anew
-// by every newRootCmd).
-var (
-	wideFlag  bool
-	localFlag bool
-)
-
 // termWidth is the width terminal tables fit in: the terminal's when the
 // output is one, else $COLUMNS, else report.DefaultWidth (80).
 func termWidth(s *streams) int {
@@ -37,8 +30,8 @@ func termWidth(s *streams) int {
 // renderOptions are the report options of a command that read trace h:
 // the width, --wide and, with --local, the trace's time zone.
 func renderOptions(s *streams, h etl.Header) report.Options {
-	o := report.Options{Width: termWidth(s), Wide: wideFlag}
-	if localFlag {
+	o := report.Options{Width: termWidth(s), Wide: s.ui.wide}
+	if s.ui.local {
 		o.Loc = traceZone(h)
 	}
 	return o

@@ -9,16 +9,13 @@ import (
 	"github.com/etlscope/etlscope/internal/tick"
 )
 
-// quietFlag is the root --quiet flag: no progress output.
-var quietFlag bool
-
 // startProgress shows how far the reading of f has come on stderr, once
 // every quarter second, when stderr is a terminal, --quiet is off and the
 // command's own output does not go to the same terminal while it runs
 // (streaming is true for commands that print as they read). It uses no
 // colour, so NO_COLOR is respected. Call the returned function when done.
 func startProgress(s *streams, f *etl.File, streaming bool) func() {
-	if quietFlag || !isTerminal(s.Err) || (streaming && isTerminal(s.Out)) || f.Size() < 32<<20 {
+	if s.ui.quiet || !isTerminal(s.Err) || (streaming && isTerminal(s.Out)) || f.Size() < 32<<20 {
 		return func() {}
 	}
 	return progressLoop(s.Err, f, 250*time.Millisecond)

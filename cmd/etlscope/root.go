@@ -29,6 +29,15 @@ type streams struct {
 
 	priv *privacyOptions // the root's --show-secrets, --redact-key, --public-name
 	mach *machine        // nil: the real machine (see streams.machine)
+	ui   uiFlags         // the root's --quiet, --wide, --local
+}
+
+// uiFlags are the root flags about how output looks, parsed anew by each
+// run (never package state: runs may be concurrent, as tests are).
+type uiFlags struct {
+	quiet bool // --quiet: no progress output
+	wide  bool // --wide: every table column in full
+	local bool // --local: times in the trace's time zone
 }
 
 // privacy returns the privacy flags (zero values when none were parsed).
@@ -75,10 +84,10 @@ and negotiated on the wire, why a handshake failed, and how to fix it.`,
 	}
 	root.Version = buildVersion().String()
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.PersistentFlags().BoolVarP(&quietFlag, "quiet", "q", false, "no progress output on stderr")
+	root.PersistentFlags().BoolVarP(&s.ui.quiet, "quiet", "q", false, "no progress output on stderr")
 	s.privacy().addFlags(root.PersistentFlags())
-	root.PersistentFlags().BoolVar(&wideFlag, "wide", false, "print every table column in full, whatever the terminal width")
-	root.PersistentFlags().BoolVar(&localFlag, "local", false, "show times in the time zone of the machine that wrote the trace (default: UTC)")
+	root.PersistentFlags().BoolVar(&s.ui.wide, "wide", false, "print every table column in full, whatever the terminal width")
+	root.PersistentFlags().BoolVar(&s.ui.local, "local", false, "show times in the time zone of the machine that wrote the trace (default: UTC)")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
