@@ -45,13 +45,18 @@ func (p *PcapWriter) iface(f *Frame) (int, error) {
 	if id, ok := p.ifaces[k]; ok {
 		return id, nil
 	}
-	intf := pcapgo.NgInterface{
+	return p.addIface(k, pcapgo.NgInterface{
 		Name:                fmt.Sprintf("%s:%d", f.Source, f.Interface),
 		Description:         describeInterface(f),
 		LinkType:            f.LinkType,
 		TimestampResolution: 9,
 		SnapLength:          0,
-	}
+	})
+}
+
+// addIface adds interface intf as k and returns its id; the first one
+// starts the section (the writer is created with it).
+func (p *PcapWriter) addIface(k ifaceKey, intf pcapgo.NgInterface) (int, error) {
 	var id int
 	var err error
 	if p.ng == nil {
@@ -59,12 +64,11 @@ func (p *PcapWriter) iface(f *Frame) (int, error) {
 		opts.SectionInfo.Application = p.app
 		opts.SectionInfo.OS = ""
 		p.ng, err = pcapgo.NewNgWriterInterface(p.w, intf, opts)
-		id = 0
 	} else {
 		id, err = p.ng.AddInterface(intf)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("pcapng: add interface: %w", err)
+		return 0, fmt.Errorf("pcapng: add interface %q: %w", intf.Name, err)
 	}
 	p.ifaces[k] = id
 	return id, nil

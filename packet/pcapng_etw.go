@@ -150,28 +150,13 @@ func (p *PcapWriter) etwIface() (int, error) {
 	if id, ok := p.ifaces[k]; ok {
 		return id, nil
 	}
-	intf := pcapgo.NgInterface{
+	return p.addIface(k, pcapgo.NgInterface{
 		Name:                "ETW events",
 		Description:         "ETW events of the trace, as etlscope decoded them",
 		LinkType:            LinkTypeETW,
 		TimestampResolution: 9,
 		SnapLength:          0,
-	}
-	var id int
-	var err error
-	if p.ng == nil {
-		opts := pcapgo.DefaultNgWriterOptions
-		opts.SectionInfo.Application = p.app
-		opts.SectionInfo.OS = ""
-		p.ng, err = pcapgo.NewNgWriterInterface(p.w, intf, opts)
-	} else {
-		id, err = p.ng.AddInterface(intf)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("pcapng: add ETW interface: %w", err)
-	}
-	p.ifaces[k] = id
-	return id, nil
+	})
 }
 
 // ETWWriter writes ETW events into the capture of a PcapWriter, as
