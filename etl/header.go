@@ -203,8 +203,20 @@ func (c *clock) time(raw int64) time.Time {
 	} else {
 		t100 = c.start
 	}
-	return validTime(time.Unix(t100/1e7, (t100%1e7)*100).UTC())
+	// The range validTime keeps, as 100 ns units since the Unix epoch:
+	// an integer test per event instead of computing the year.
+	if t100 < minTime100 || t100 >= maxTime100 {
+		return time.Time{}
+	}
+	return time.Unix(t100/1e7, (t100%1e7)*100).UTC()
 }
+
+// minTime100 and maxTime100 bound the times validTime keeps
+// (1601-01-01, 10000-01-01 UTC) in 100 ns units since the Unix epoch.
+const (
+	minTime100 = -11644473600 * 1e7
+	maxTime100 = 253402300800 * 1e7
+)
 
 // validTime returns t, or the zero time (unknown) when t lies outside the
 // years 1601-9999: no ETW writer stamps a trace or an event so (FILETIME

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -22,21 +23,6 @@ type stage struct {
 	pre func(string) bool
 	fn  func(r *Redactor, s string, m []int, prev, next byte) (string, bool)
 }
-
-var (
-	urlRE    = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]{1,15})://([^/?#\s"'<>]+)`)
-	authRE   = regexp.MustCompile(`(?i)\b(Basic|Bearer|Negotiate|NTLM|Digest|Kerberos)\s+([A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~,"\s-]*=\S*)`)
-	headerRE = regexp.MustCompile(`(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*:\s*(\S[^\r\n]*)`)
-	paramRE  = regexp.MustCompile(`(?i)\b(access_token|id_token|refresh_token|token|sig|code|password|passwd|pwd|secret|apikey|api_key|client_secret)=([^&\s"';]+)`)
-	emailRE  = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
-	pathRE   = regexp.MustCompile(`(?i)(\\Users\\|\\Documents and Settings\\|/Users/|/home/|\\Profiles\\)([^\\/\x00"'<>|:*?\r\n\t]+)`)
-	uncRE    = regexp.MustCompile(`(?:^|[^\\])\\\\([A-Za-z0-9][A-Za-z0-9._-]{0,62})\\`)
-	duserRE  = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._-]{0,14})\\([A-Za-z0-9][A-Za-z0-9._$-]{0,63})`)
-	macRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b`)
-	ipv6RE   = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?:%[0-9a-z]+)?`)
-	ipv4RE   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
-	hexRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{24,}\b`)
-)
 
 func contains(sub string) func(string) bool {
 	return func(s string) bool { return strings.Contains(s, sub) }
@@ -113,106 +99,125 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
-var stages = []stage{
-	// Credentials first: nothing of them may survive into later stages.
-	{headerRE, contains(":"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
-	}},
-	{authRE, containsFold("basic", "bearer", "negotiate", "ntlm", "digest", "kerberos"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return s[m[2]:m[3]] + " " + r.out(s[m[4]:m[5]], "(hidden)"), true
-	}},
-	{paramRE, both(contains("="), containsFold("token", "sig", "code", "passw", "pwd", "secret", "apikey", "api_key")), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
-	}},
-	// URL authorities: user info and host.
-	{urlRE, contains("://"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return s[m[2]:m[3]] + "://" + r.authority(s[m[4]:m[5]]), true
-	}},
-	{emailRE, contains("@"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return r.Email(s[m[0]:m[1]]), true
-	}},
-	{pathRE, containsFold("users", "documents and settings", "home", "profiles"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		name := s[m[4]:m[5]]
-		if keptProfile(name) {
+// stages are the redaction passes over free text, in order; built on
+// first use (compiling their patterns is most of the package's start-up
+// cost, which commands that never redact should not pay).
+var stages = sync.OnceValue(func() []stage {
+	var (
+		urlRE    = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]{1,15})://([^/?#\s"'<>]+)`)
+		authRE   = regexp.MustCompile(`(?i)\b(Basic|Bearer|Negotiate|NTLM|Digest|Kerberos)\s+([A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~,"\s-]*=\S*)`)
+		headerRE = regexp.MustCompile(`(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*:\s*(\S[^\r\n]*)`)
+		paramRE  = regexp.MustCompile(`(?i)\b(access_token|id_token|refresh_token|token|sig|code|password|passwd|pwd|secret|apikey|api_key|client_secret)=([^&\s"';]+)`)
+		emailRE  = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
+		pathRE   = regexp.MustCompile(`(?i)(\\Users\\|\\Documents and Settings\\|/Users/|/home/|\\Profiles\\)([^\\/\x00"'<>|:*?\r\n\t]+)`)
+		uncRE    = regexp.MustCompile(`(?:^|[^\\])\\\\([A-Za-z0-9][A-Za-z0-9._-]{0,62})\\`)
+		duserRE  = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._-]{0,14})\\([A-Za-z0-9][A-Za-z0-9._$-]{0,63})`)
+		macRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b`)
+		ipv6RE   = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?:%[0-9a-z]+)?`)
+		ipv4RE   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+		hexRE    = regexp.MustCompile(`\b[0-9A-Fa-f]{24,}\b`)
+	)
+	return []stage{
+		// Credentials first: nothing of them may survive into later stages.
+		{headerRE, contains(":"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
+		}},
+		{authRE, containsFold("basic", "bearer", "negotiate", "ntlm", "digest", "kerberos"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return s[m[2]:m[3]] + " " + r.out(s[m[4]:m[5]], "(hidden)"), true
+		}},
+		{paramRE, both(contains("="), containsFold("token", "sig", "code", "passw", "pwd", "secret", "apikey", "api_key")), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return s[m[0]:m[4]] + r.out(s[m[4]:m[5]], "(hidden)"), true
+		}},
+		// URL authorities: user info and host.
+		{urlRE, contains("://"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return s[m[2]:m[3]] + "://" + r.authority(s[m[4]:m[5]]), true
+		}},
+		{emailRE, contains("@"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return r.Email(s[m[0]:m[1]]), true
+		}},
+		{pathRE, containsFold("users", "documents and settings", "home", "profiles"), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			name := s[m[4]:m[5]]
+			if keptProfile(name) {
+				return "", false
+			}
+			return s[m[2]:m[3]] + r.User(name), true
+		}},
+		{uncRE, contains(`\\`), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			h := s[m[2]:m[3]]
+			if a, err := netip.ParseAddr(h); err == nil {
+				return s[m[0]:m[2]] + r.addrText(h, a) + `\`, true
+			}
+			return s[m[0]:m[2]] + r.Host(h) + `\`, true
+		}},
+		// Learned vocabulary: hosts, users, domains, machine names.
+		{nil, nil, func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+			if isWordByte(prev) || isWordByte(next) {
+				return "", false
+			}
+			w := s[m[0]:m[1]]
+			switch r.vocab[strings.ToLower(w)] {
+			case cHost:
+				return r.Host(w), true
+			case cUser:
+				return r.User(w), true
+			case cDomain:
+				return r.Domain(w), true
+			case cEmail:
+				return r.Email(w), true
+			case cName:
+				return r.name(w), true
+			}
 			return "", false
-		}
-		return s[m[2]:m[3]] + r.User(name), true
-	}},
-	{uncRE, contains(`\\`), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		h := s[m[2]:m[3]]
-		if a, err := netip.ParseAddr(h); err == nil {
-			return s[m[0]:m[2]] + r.addrText(h, a) + `\`, true
-		}
-		return s[m[0]:m[2]] + r.Host(h) + `\`, true
-	}},
-	// Learned vocabulary: hosts, users, domains, machine names.
-	{nil, nil, func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
-		if isWordByte(prev) || isWordByte(next) {
-			return "", false
-		}
-		w := s[m[0]:m[1]]
-		switch r.vocab[strings.ToLower(w)] {
-		case cHost:
-			return r.Host(w), true
-		case cUser:
-			return r.User(w), true
-		case cDomain:
-			return r.Domain(w), true
-		case cEmail:
-			return r.Email(w), true
-		case cName:
-			return r.name(w), true
-		}
-		return "", false
-	}},
-	{duserRE, contains(`\`), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
-		if prev == '\\' || prev == ':' || prev == '/' || isWordByte(prev) || next == '\\' || next == '/' {
-			return "", false
-		}
-		d, u := s[m[2]:m[3]], s[m[4]:m[5]]
-		if wellKnownDomain(strings.ToLower(d)) || isFileName(u) || strings.EqualFold(d, "device") {
-			return "", false
-		}
-		return r.Domain(d) + `\` + r.User(u), true
-	}},
-	{macRE, macSeparated, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		return r.MAC(s[m[0]:m[1]]), true
-	}},
-	{ipv6RE, twoColons, func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
-		if isHexByte(prev) || prev == ':' || isHexByte(next) || next == ':' {
-			return "", false
-		}
-		t := s[m[0]:m[1]]
-		host, _, _ := strings.Cut(t, "%")
-		a, err := netip.ParseAddr(host)
-		if err != nil || !a.Is6() {
-			return "", false
-		}
-		return r.addrText(t, a), true
-	}},
-	{ipv4RE, digitDotDigit, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		t := s[m[0]:m[1]]
-		a, err := netip.ParseAddr(t)
-		if err != nil {
-			return "", false
-		}
-		return r.addrText(t, a), true
-	}},
-	{matchFunc(findHosts), contains("."), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
-		t := s[m[0]:m[1]]
-		if isFileName(t) || r.IsPublic(t) || !knownTLD(t) || next == '(' {
-			return "", false
-		}
-		return r.Host(t), true
-	}},
-	{hexRE, hexRun(24), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
-		t := s[m[0]:m[1]]
-		if r.fit {
-			return strings.Repeat("0", len(t)), true
-		}
-		return "(hex redacted)", true
-	}},
-}
+		}},
+		{duserRE, contains(`\`), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+			if prev == '\\' || prev == ':' || prev == '/' || isWordByte(prev) || next == '\\' || next == '/' {
+				return "", false
+			}
+			d, u := s[m[2]:m[3]], s[m[4]:m[5]]
+			if wellKnownDomain(strings.ToLower(d)) || isFileName(u) || strings.EqualFold(d, "device") {
+				return "", false
+			}
+			return r.Domain(d) + `\` + r.User(u), true
+		}},
+		{macRE, macSeparated, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			return r.MAC(s[m[0]:m[1]]), true
+		}},
+		{ipv6RE, twoColons, func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+			if isHexByte(prev) || prev == ':' || isHexByte(next) || next == ':' {
+				return "", false
+			}
+			t := s[m[0]:m[1]]
+			host, _, _ := strings.Cut(t, "%")
+			a, err := netip.ParseAddr(host)
+			if err != nil || !a.Is6() {
+				return "", false
+			}
+			return r.addrText(t, a), true
+		}},
+		{ipv4RE, digitDotDigit, func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			t := s[m[0]:m[1]]
+			a, err := netip.ParseAddr(t)
+			if err != nil {
+				return "", false
+			}
+			return r.addrText(t, a), true
+		}},
+		{matchFunc(findHosts), contains("."), func(r *Redactor, s string, m []int, prev, next byte) (string, bool) {
+			t := s[m[0]:m[1]]
+			if isFileName(t) || r.IsPublic(t) || !knownTLD(t) || next == '(' {
+				return "", false
+			}
+			return r.Host(t), true
+		}},
+		{hexRE, hexRun(24), func(r *Redactor, s string, m []int, _, _ byte) (string, bool) {
+			t := s[m[0]:m[1]]
+			if r.fit {
+				return strings.Repeat("0", len(t)), true
+			}
+			return "(hex redacted)", true
+		}},
+	}
+})
 
 func isHexByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -290,8 +295,9 @@ func b2i(b bool) int {
 // text is Text without the memo.
 func (r *Redactor) text(s string) string {
 	segs := []seg{{s: s}}
-	for i := range stages {
-		st := &stages[i]
+	all := stages()
+	for i := range all {
+		st := &all[i]
 		re := st.re
 		if re == nil {
 			v := r.vocabulary()

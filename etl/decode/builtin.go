@@ -60,160 +60,163 @@ var providerNames = map[etl.GUID]string{
 // ProviderName returns the name of a provider etlscope knows, or "".
 func ProviderName(g etl.GUID) string { return providerNames[g] }
 
-// builtin is the schema table. Layouts are those of providers.md §2; the
-// message templates are the manifests' (Event Viewer / Network Monitor
-// text).
-var builtin = []*schema{
-	// Microsoft-Windows-WebIO §2.1.
-	webio(728, 0, "SSLAcquireCredentialsHandle", "Start", "%1: SSL AcquireCredentialsHandle - (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
-	webio(728, 1, "SSLAcquireCredentialsHandle", "Start", "%1: SSL AcquireCredentialsHandle - (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
-	webio(729, 0, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle returned - (%7) Credential Handle(%5:%6) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
-	webio(729, 1, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle returned - (%8) Credential Handle(%6:%7) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
-	webio(730, 0, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle failed - (%7) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
-	webio(730, 1, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle failed - (%8) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
-	webio(700, 0, "SSLInitializeSecurityContext", "Start", "%1: InitializeSecurityContext - Credential Handle(%2:%3) Context Handle (%4:%5) (Hostname %6) (InputFlags %7) (Buffer %8 [%9/%10])", isc),
-	webio(703, 0, "SSLInitializeSecurityContext", "Stop", "%1: InitializeSecurityContext returned - (%14) Credential Handle(%2:%3) Context Handle (%4:%5) (Hostname %6) (OutputFlags %11)", isc),
-	webio(712, 0, "SSLCertValidation", "Stop", "%1: SSL Cert Validation - (Error: %6) Context Handle(%2:%3) (IgnoredServerCertErrors %4) (CertErrors %5)", certVal),
-	webio(713, 0, "SSLCertValidation", "Stop", "%1: SSL Cert Validation Failure - %7 (Error: %6) Context Handle(%2:%3) (IgnoredServerCertErrors %4) (CertErrors %5)", certVal),
-	webio(15, 0, "RequestConfiguration", "Set", "%1: Set Request Option %3 (Handle %2) (Error %6) (Length %4) (Value %5)", "Request:ptr RequestHandle:u64 Option:u32:reqoption Length:u32 Value:bin=Length Error:u32:status"),
-	webio(200, 0, "ConnectionSocketConnect", "Start", "%1: Connecting (Socket %2) Address: %4.", connect),
-	webio(201, 0, "ConnectionSocketConnect", "Stop", "%1: Connection established (Socket %2) Address: %4.", connect),
-	webio(202, 0, "ConnectionSocketConnect", "Stop", "%1: Connect failed with error %7 (Socket %2) Address: %4.", connect),
-	webio(204, 0, "ConnectionSocketClose", "Stop", "%1: Socket %2 Closed (Reason = %3, Status = %4).", "Endpoint:ptr Socket:u64 Reason:u32:closereason Result:u32:status"),
-	webio(205, 0, "ConnectionNameResolutionRequest", "Start", "%1: Name resolution request for %2", "DnsQuery:ptr HostName:wstr Timeout:u32 CompletionContext:u64"),
-	webio(207, 0, "ConnectionNameResolutionRequest", "Stop", "%1: Name resolution failed with error %2", "DnsQuery:ptr Error:u32:status"),
-	webio(9, 0, "WebIOAPI", "Start", "%2(%1) API called.", "ApiHandle:u64 Api:astr"),
-	webio(10, 0, "WebIOAPI", "Stop", "%2(%1) API returned successfully.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	webio(11, 0, "WebIOAPI", "Stop", "%2(%1) API failed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	webio(59999, 0, "WebIODebug", "", "%2", "Length:u16 Message:astr"),
+// builtinSchemas returns the schema table. Layouts are those of
+// providers.md §2; the message templates are the manifests' (Event Viewer
+// / Network Monitor text). It is built on first use (builtinIndex), not
+// at start-up: commands that decode nothing (info) do not pay for it.
+func builtinSchemas() []*schema {
+	return []*schema{
+		// Microsoft-Windows-WebIO §2.1.
+		webio(728, 0, "SSLAcquireCredentialsHandle", "Start", "%1: SSL AcquireCredentialsHandle - (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
+		webio(728, 1, "SSLAcquireCredentialsHandle", "Start", "%1: SSL AcquireCredentialsHandle - (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
+		webio(729, 0, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle returned - (%7) Credential Handle(%5:%6) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
+		webio(729, 1, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle returned - (%8) Credential Handle(%6:%7) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
+		webio(730, 0, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle failed - (%7) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4)", achV0),
+		webio(730, 1, "SSLAcquireCredentialsHandle", "Stop", "%1: SSL AcquireCredentialsHandle failed - (%8) (EnabledProtocols %2) (ClientCert %3) (EnableRevertToSelfClientCertificate %4) (CipherConfig %5)", achV1),
+		webio(700, 0, "SSLInitializeSecurityContext", "Start", "%1: InitializeSecurityContext - Credential Handle(%2:%3) Context Handle (%4:%5) (Hostname %6) (InputFlags %7) (Buffer %8 [%9/%10])", isc),
+		webio(703, 0, "SSLInitializeSecurityContext", "Stop", "%1: InitializeSecurityContext returned - (%14) Credential Handle(%2:%3) Context Handle (%4:%5) (Hostname %6) (OutputFlags %11)", isc),
+		webio(712, 0, "SSLCertValidation", "Stop", "%1: SSL Cert Validation - (Error: %6) Context Handle(%2:%3) (IgnoredServerCertErrors %4) (CertErrors %5)", certVal),
+		webio(713, 0, "SSLCertValidation", "Stop", "%1: SSL Cert Validation Failure - %7 (Error: %6) Context Handle(%2:%3) (IgnoredServerCertErrors %4) (CertErrors %5)", certVal),
+		webio(15, 0, "RequestConfiguration", "Set", "%1: Set Request Option %3 (Handle %2) (Error %6) (Length %4) (Value %5)", "Request:ptr RequestHandle:u64 Option:u32:reqoption Length:u32 Value:bin=Length Error:u32:status"),
+		webio(200, 0, "ConnectionSocketConnect", "Start", "%1: Connecting (Socket %2) Address: %4.", connect),
+		webio(201, 0, "ConnectionSocketConnect", "Stop", "%1: Connection established (Socket %2) Address: %4.", connect),
+		webio(202, 0, "ConnectionSocketConnect", "Stop", "%1: Connect failed with error %7 (Socket %2) Address: %4.", connect),
+		webio(204, 0, "ConnectionSocketClose", "Stop", "%1: Socket %2 Closed (Reason = %3, Status = %4).", "Endpoint:ptr Socket:u64 Reason:u32:closereason Result:u32:status"),
+		webio(205, 0, "ConnectionNameResolutionRequest", "Start", "%1: Name resolution request for %2", "DnsQuery:ptr HostName:wstr Timeout:u32 CompletionContext:u64"),
+		webio(207, 0, "ConnectionNameResolutionRequest", "Stop", "%1: Name resolution failed with error %2", "DnsQuery:ptr Error:u32:status"),
+		webio(9, 0, "WebIOAPI", "Start", "%2(%1) API called.", "ApiHandle:u64 Api:astr"),
+		webio(10, 0, "WebIOAPI", "Stop", "%2(%1) API returned successfully.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		webio(11, 0, "WebIOAPI", "Stop", "%2(%1) API failed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		webio(59999, 0, "WebIODebug", "", "%2", "Length:u16 Message:astr"),
 
-	// Microsoft-Windows-WinHttp §2.2.
-	winhttp(1, "", "%1", "param1:wstr"),
-	winhttp(2, "", "%1", "param1:wstr"),
-	winhttp(4, "", "%1", "loadunloadinfo:wstr"),
-	winhttp(9, "API", "%2(%1) API called.", "ApiHandle:u64 Api:astr"),
-	winhttp(10, "API", "%2(%1) API returned successfully.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	winhttp(11, "API", "%2(%1) API failed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	winhttp(12, "API", "%2(%1) API pending completion.", "ApiHandle:u64 Api:astr"),
-	winhttp(13, "API", "%2(%1) API completed.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	winhttp(14, "API", "%2(%1) API completed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
-	winhttp(100, "API", "WinHttpSetCredentials (Request %1) (AuthTargets %2) (AuthScheme %3) (UserName %4)", "hRequest:ptr AuthTargets:u32 AuthScheme:u32 UserName:wstr Password:wstr"),
-	winhttp(1051, "WinHTTP_Getaddrinfo", "getaddrinfo %2", "Flags:u32 AddressName:astr"),
-	winhttp(1052, "WinHTTP_Getaddrinfo", "getaddrinfo %3 returned %1", "error:u32:status Flags:u32 AddressName:astr"),
-	winhttp(1053, "", "The WinHttp TLS handshake failed with version mismatch error (Host %1) (Process %5)", "Host:wstr ModulePath:wstr ModuleName:wstr ProcessPath:wstr ProcessName:wstr"),
-	winhttp(58999, "Debug", "%1", "Message:astr"),
-	// WinHttp autoproxy (WPAD) events, Windows 10 1607+: v0 with ANSI
-	// strings, v1 with UTF-16 ones (their lengths counted in characters:
-	// believed).
-	ap(801, 0, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:castr=_ConnectionNameLength DetectFlags:x32"),
-	ap(801, 1, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:cwstr=_ConnectionNameLength DetectFlags:x32"),
-	ap(802, 0, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:castr=_InterfaceLength"),
-	ap(802, 1, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength"),
-	ap(803, 0, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
-	ap(803, 1, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
-	ap(804, 0, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
-	ap(804, 1, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
-	ap(805, 0, "AutoproxyDNSStart", "DetectFlags:x32"),
-	ap(806, 0, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength DetectFlags:x32"),
-	ap(806, 1, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength DetectFlags:x32"),
-	ap(807, 0, "AutoproxyDNSFail", "DetectFlags:x32 Error:u32:status"),
-	ap(808, 0, "AutoproxySearchFail", "Error:u32:status"),
-	ap(809, 0, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
-	ap(809, 1, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
-	ap(810, 0, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
-	ap(810, 1, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
-	ap(811, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
-	ap(811, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
-	ap(812, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:castr=_MIMETypeLength Error:u32:status"),
-	ap(812, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:cwstr=_MIMETypeLength Error:u32:status"),
-	ap(813, 0, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:castr=_URLLength"),
-	ap(813, 1, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:cwstr=_URLLength"),
-	ap(814, 0, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:castr=_URLLength _ProxyStringLength:u16 ProxyString:castr=_ProxyStringLength"),
-	ap(814, 1, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:cwstr=_URLLength _ProxyStringLength:u16 ProxyString:cwstr=_ProxyStringLength"),
-	ap(815, 0, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:castr=_URLLength Error:u32:status"),
-	ap(815, 1, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:cwstr=_URLLength Error:u32:status"),
-	ap(816, 0, "BlockingAutoproxyDeterminationStart", ""),
-	ap(817, 0, "BlockingAutoproxyDeterminationStop", ""),
-	ap(819, 0, "AutoproxySWPAD", "WPADNetworkDecision:u32 NetworkCount:u32"),
+		// Microsoft-Windows-WinHttp §2.2.
+		winhttp(1, "", "%1", "param1:wstr"),
+		winhttp(2, "", "%1", "param1:wstr"),
+		winhttp(4, "", "%1", "loadunloadinfo:wstr"),
+		winhttp(9, "API", "%2(%1) API called.", "ApiHandle:u64 Api:astr"),
+		winhttp(10, "API", "%2(%1) API returned successfully.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		winhttp(11, "API", "%2(%1) API failed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		winhttp(12, "API", "%2(%1) API pending completion.", "ApiHandle:u64 Api:astr"),
+		winhttp(13, "API", "%2(%1) API completed.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		winhttp(14, "API", "%2(%1) API completed with an error = %3.", "ApiHandle:u64 Api:astr Result:u32:status"),
+		winhttp(100, "API", "WinHttpSetCredentials (Request %1) (AuthTargets %2) (AuthScheme %3) (UserName %4)", "hRequest:ptr AuthTargets:u32 AuthScheme:u32 UserName:wstr Password:wstr"),
+		winhttp(1051, "WinHTTP_Getaddrinfo", "getaddrinfo %2", "Flags:u32 AddressName:astr"),
+		winhttp(1052, "WinHTTP_Getaddrinfo", "getaddrinfo %3 returned %1", "error:u32:status Flags:u32 AddressName:astr"),
+		winhttp(1053, "", "The WinHttp TLS handshake failed with version mismatch error (Host %1) (Process %5)", "Host:wstr ModulePath:wstr ModuleName:wstr ProcessPath:wstr ProcessName:wstr"),
+		winhttp(58999, "Debug", "%1", "Message:astr"),
+		// WinHttp autoproxy (WPAD) events, Windows 10 1607+: v0 with ANSI
+		// strings, v1 with UTF-16 ones (their lengths counted in characters:
+		// believed).
+		ap(801, 0, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:castr=_ConnectionNameLength DetectFlags:x32"),
+		ap(801, 1, "AutoproxySearchStart", "_ConnectionNameLength:u16 ConnectionName:cwstr=_ConnectionNameLength DetectFlags:x32"),
+		ap(802, 0, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:castr=_InterfaceLength"),
+		ap(802, 1, "AutoproxyDHCPStart", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength"),
+		ap(803, 0, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+		ap(803, 1, "AutoproxyDHCPStop", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+		ap(804, 0, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:castr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
+		ap(804, 1, "AutoproxyDHCPFail", "_InterfaceLength:u16 Interface:cwstr=_InterfaceLength _ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
+		ap(805, 0, "AutoproxyDNSStart", "DetectFlags:x32"),
+		ap(806, 0, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength DetectFlags:x32"),
+		ap(806, 1, "AutoproxyDNSStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength DetectFlags:x32"),
+		ap(807, 0, "AutoproxyDNSFail", "DetectFlags:x32 Error:u32:status"),
+		ap(808, 0, "AutoproxySearchFail", "Error:u32:status"),
+		ap(809, 0, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+		ap(809, 1, "AutoproxyDownloadStart", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+		ap(810, 0, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength"),
+		ap(810, 1, "AutoproxyDownloadStop", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength"),
+		ap(811, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength Error:u32:status"),
+		ap(811, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength Error:u32:status"),
+		ap(812, 0, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:castr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:castr=_MIMETypeLength Error:u32:status"),
+		ap(812, 1, "AutoproxyDownloadFail", "_ConfigurationURLLength:u16 ConfigurationURL:cwstr=_ConfigurationURLLength _MIMETypeLength:u16 MIMEType:cwstr=_MIMETypeLength Error:u32:status"),
+		ap(813, 0, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:castr=_URLLength"),
+		ap(813, 1, "AutoproxyFindInfoForURLStart", "_URLLength:u16 URL:cwstr=_URLLength"),
+		ap(814, 0, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:castr=_URLLength _ProxyStringLength:u16 ProxyString:castr=_ProxyStringLength"),
+		ap(814, 1, "AutoproxyFindInfoForURLStop", "_URLLength:u16 URL:cwstr=_URLLength _ProxyStringLength:u16 ProxyString:cwstr=_ProxyStringLength"),
+		ap(815, 0, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:castr=_URLLength Error:u32:status"),
+		ap(815, 1, "AutoproxyFindInfoForURLFail", "_URLLength:u16 URL:cwstr=_URLLength Error:u32:status"),
+		ap(816, 0, "BlockingAutoproxyDeterminationStart", ""),
+		ap(817, 0, "BlockingAutoproxyDeterminationStop", ""),
+		ap(819, 0, "AutoproxySWPAD", "WPADNetworkDecision:u32 NetworkCount:u32"),
 
-	winhttp(59999, "Debug", "(%1:%2) %4", "File:astr Line:u32 Length:u16 Message:castr=Length"),
+		winhttp(59999, "Debug", "(%1:%2) %4", "File:astr Line:u32 Length:u16 Message:castr=Length"),
 
-	// Microsoft-Windows-WinINet §2.3.
-	wininet(701, "Client begins SSL negotiation: RequestHandle=%1", "RequestHandle:ptr"),
-	wininet(702, "SSL negotiation completed successfully: RequestHandle=%1", "RequestHandle:ptr"),
-	wininet(703, "SSL negotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
-	wininet(704, "Error validating server certificate: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
-	wininet(705, "Server certificate validated: RequestHandle=%1, CertHash=%3, WarningFlags=%4", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength WarningFlags:x32"),
-	wininet(706, "Server requires a client certificate: RequestHandle=%1", "RequestHandle:ptr"),
-	wininet(707, "Client certificate unavailable: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
-	wininet(708, "Client certificate selected: RequestHandle=%1, CertHash=%3", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength"),
-	wininet(711, "SSL renegotiation started: RequestHandle=%1", "RequestHandle:ptr"),
-	wininet(712, "SSL renegotiation completed: RequestHandle=%1", "RequestHandle:ptr"),
-	wininet(713, "SSL renegotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
-	wininet(305, "DNS query for %2 completed: %5", "_HostNameLength:u16 HostName:castr=_HostNameLength RequestHandle:ptr _AddressListLength:u16 AddressList:castr=_AddressListLength"),
-	wininet(1065, "Security context start: %2", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32"),
-	wininet(1066, "Security context stop: %2 (Status %5)", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32 Status:u32:status"),
+		// Microsoft-Windows-WinINet §2.3.
+		wininet(701, "Client begins SSL negotiation: RequestHandle=%1", "RequestHandle:ptr"),
+		wininet(702, "SSL negotiation completed successfully: RequestHandle=%1", "RequestHandle:ptr"),
+		wininet(703, "SSL negotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+		wininet(704, "Error validating server certificate: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+		wininet(705, "Server certificate validated: RequestHandle=%1, CertHash=%3, WarningFlags=%4", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength WarningFlags:x32"),
+		wininet(706, "Server requires a client certificate: RequestHandle=%1", "RequestHandle:ptr"),
+		wininet(707, "Client certificate unavailable: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+		wininet(708, "Client certificate selected: RequestHandle=%1, CertHash=%3", "RequestHandle:ptr _CertHashLength:u16 CertHash:castr=_CertHashLength"),
+		wininet(711, "SSL renegotiation started: RequestHandle=%1", "RequestHandle:ptr"),
+		wininet(712, "SSL renegotiation completed: RequestHandle=%1", "RequestHandle:ptr"),
+		wininet(713, "SSL renegotiation failed: RequestHandle=%1, Error=%2", "RequestHandle:ptr Error:u32:status"),
+		wininet(305, "DNS query for %2 completed: %5", "_HostNameLength:u16 HostName:castr=_HostNameLength RequestHandle:ptr _AddressListLength:u16 AddressList:castr=_AddressListLength"),
+		wininet(1065, "Security context start: %2", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32"),
+		wininet(1066, "Security context stop: %2 (Status %5)", "Context:ptr HostName:astr NegotiationCount:u32 Socket:u32 Status:u32:status"),
 
-	// Schannel §2.4: the old layouts; the Windows 11 21H2 layouts with the
-	// caller prefix are derived below (same id and version).
-	schannel(36871, "A fatal error occurred while creating a TLS %1 credential. The internal error state is %2.", "Type:wstr ErrorState:u32", true),
-	schannel(36874, "An %1 connection request was received from a remote client application, but none of the cipher suites supported by the client application are supported by the server.", "Protocol:wstr", true),
-	schannel(36876, "The certificate received from the remote server has not validated correctly. The error code is %1.", "ErrorCode:x32:status __binLength:u32 pCertificateContext:bin=__binLength", true),
-	schannel(36880, "A TLS %1 handshake completed successfully. Protocol version: %2 CipherSuite: %3 Exchange strength: %4 bits. Target name: %6", "Type:wstr Protocol:wstr CipherSuite:x32 ExchangeStrength:u32 ContextHandle:ptr TargetName:wstr LocalCertSubjectName:wstr RemoteCertSubjectName:wstr", false),
-	schannel(36884, "The certificate received from the remote server does not contain the expected name (%1).", "Name:wstr", true),
-	schannel(36887, "A fatal alert was received from the remote endpoint. The TLS protocol defined fatal alert code is %1.", "AlertDesc:u32:alert", true),
-	schannel(36888, "A fatal alert was generated and sent to the remote endpoint. The TLS protocol defined fatal alert code is %1. Target name: %3", "AlertDesc:u32:alert ErrorState:u32 TargetName:wstr", true),
+		// Schannel §2.4: the old layouts; the Windows 11 21H2 layouts with the
+		// caller prefix are derived below (same id and version).
+		schannel(36871, "A fatal error occurred while creating a TLS %1 credential. The internal error state is %2.", "Type:wstr ErrorState:u32", true),
+		schannel(36874, "An %1 connection request was received from a remote client application, but none of the cipher suites supported by the client application are supported by the server.", "Protocol:wstr", true),
+		schannel(36876, "The certificate received from the remote server has not validated correctly. The error code is %1.", "ErrorCode:x32:status __binLength:u32 pCertificateContext:bin=__binLength", true),
+		schannel(36880, "A TLS %1 handshake completed successfully. Protocol version: %2 CipherSuite: %3 Exchange strength: %4 bits. Target name: %6", "Type:wstr Protocol:wstr CipherSuite:x32 ExchangeStrength:u32 ContextHandle:ptr TargetName:wstr LocalCertSubjectName:wstr RemoteCertSubjectName:wstr", false),
+		schannel(36884, "The certificate received from the remote server does not contain the expected name (%1).", "Name:wstr", true),
+		schannel(36887, "A fatal alert was received from the remote endpoint. The TLS protocol defined fatal alert code is %1.", "AlertDesc:u32:alert", true),
+		schannel(36888, "A fatal alert was generated and sent to the remote endpoint. The TLS protocol defined fatal alert code is %1. Target name: %3", "AlertDesc:u32:alert ErrorState:u32 TargetName:wstr", true),
 
-	// Microsoft-Windows-Schannel-Events §2.5.
-	{provider: SchannelEvt, id: 257, name: "AcquireCredentialHandleStart", message: "AcquireCredentialsHandle started"},
-	{provider: SchannelEvt, id: 258, name: "AcquireCredentialHandleStop", message: "AcquireCredentialsHandle returned %1", fields: parseFields("ReturnValue:u32:status")},
-	{provider: SchannelEvt, id: 513, name: "AcceptSecurityContextStart", message: "AcceptSecurityContext started (context %2)", fields: parseFields("CredHandle:ptr ContextHandle:ptr")},
-	{provider: SchannelEvt, id: 514, name: "AcceptSecurityContextStop", message: "AcceptSecurityContext returned %2 (context %1)", fields: parseFields("ContextHandle:ptr ReturnValue:u32:status")},
-	{provider: SchannelEvt, id: 1793, name: "DeleteSecurityContextStart", message: "DeleteSecurityContext %1 (target %2)", fields: parseFields("ContextHandle:ptr TargetName:wstr")},
-	{provider: SchannelEvt, id: 1794, name: "DeleteSecurityContextStop", message: "DeleteSecurityContext done"},
+		// Microsoft-Windows-Schannel-Events §2.5.
+		{provider: SchannelEvt, id: 257, name: "AcquireCredentialHandleStart", message: "AcquireCredentialsHandle started"},
+		{provider: SchannelEvt, id: 258, name: "AcquireCredentialHandleStop", message: "AcquireCredentialsHandle returned %1", fields: parseFields("ReturnValue:u32:status")},
+		{provider: SchannelEvt, id: 513, name: "AcceptSecurityContextStart", message: "AcceptSecurityContext started (context %2)", fields: parseFields("CredHandle:ptr ContextHandle:ptr")},
+		{provider: SchannelEvt, id: 514, name: "AcceptSecurityContextStop", message: "AcceptSecurityContext returned %2 (context %1)", fields: parseFields("ContextHandle:ptr ReturnValue:u32:status")},
+		{provider: SchannelEvt, id: 1793, name: "DeleteSecurityContextStart", message: "DeleteSecurityContext %1 (target %2)", fields: parseFields("ContextHandle:ptr TargetName:wstr")},
+		{provider: SchannelEvt, id: 1794, name: "DeleteSecurityContextStop", message: "DeleteSecurityContext done"},
 
-	// Microsoft-Windows-TCPIP §2.6 (addresses are SOCKADDRs: believed).
-	tcpip(1033, "TcpConnectTcbComplete", 0),
-	tcpip(1034, "TcpConnectTcbFailure", 0),
-	tcpip(1045, "TcpConnectTcbTimeout", 0),
-	tcpip(1033, "TcpConnectTcbComplete", 1),
-	tcpip(1034, "TcpConnectTcbFailure", 1),
-	tcpip(1045, "TcpConnectTcbTimeout", 1),
-	tcpip(1038, "TcpCloseTcbRequest", 0),
-	tcpip(1039, "TcpAbortTcbRequest", 0),
-	tcpip(1040, "TcpAbortTcbComplete", 0),
-	tcpip(1043, "TcpDisconnectTcbComplete", 0),
-	tcpip(1038, "TcpCloseTcbRequest", 1),
-	tcpip(1039, "TcpAbortTcbRequest", 1),
-	tcpip(1040, "TcpAbortTcbComplete", 1),
-	tcpip(1043, "TcpDisconnectTcbComplete", 1),
+		// Microsoft-Windows-TCPIP §2.6 (addresses are SOCKADDRs: believed).
+		tcpip(1033, "TcpConnectTcbComplete", 0),
+		tcpip(1034, "TcpConnectTcbFailure", 0),
+		tcpip(1045, "TcpConnectTcbTimeout", 0),
+		tcpip(1033, "TcpConnectTcbComplete", 1),
+		tcpip(1034, "TcpConnectTcbFailure", 1),
+		tcpip(1045, "TcpConnectTcbTimeout", 1),
+		tcpip(1038, "TcpCloseTcbRequest", 0),
+		tcpip(1039, "TcpAbortTcbRequest", 0),
+		tcpip(1040, "TcpAbortTcbComplete", 0),
+		tcpip(1043, "TcpDisconnectTcbComplete", 0),
+		tcpip(1038, "TcpCloseTcbRequest", 1),
+		tcpip(1039, "TcpAbortTcbRequest", 1),
+		tcpip(1040, "TcpAbortTcbComplete", 1),
+		tcpip(1043, "TcpDisconnectTcbComplete", 1),
 
-	// Microsoft-Windows-DNS-Client §2.7.
-	{provider: DNSClient, id: 3006, name: "DnsQueryStart", message: "DNS query for %1 (type %2)", fields: parseFields("QueryName:wstr QueryType:u32 QueryOptions:u64 ServerList:wstr IsNetworkQuery:u32 NetworkQueryIndex:u32 InterfaceIndex:u32 IsAsyncQuery:u32")},
-	{provider: DNSClient, id: 3008, name: "DnsQueryComplete", message: "DNS query for %1 (type %2) completed: status %4, results %5", fields: parseFields("QueryName:wstr QueryType:u32 QueryOptions:u64 QueryStatus:u32:status QueryResults:wstr"), believed: true},
-	{provider: DNSClient, id: 3020, name: "DnsQueryResponse", message: "DNS response for %1: status %5, results %6", fields: parseFields("QueryName:wstr QueryType:u32 NetworkIndex:u32 InterfaceIndex:u32 Status:u32:status QueryResults:wstr"), trailing: true},
+		// Microsoft-Windows-DNS-Client §2.7.
+		{provider: DNSClient, id: 3006, name: "DnsQueryStart", message: "DNS query for %1 (type %2)", fields: parseFields("QueryName:wstr QueryType:u32 QueryOptions:u64 ServerList:wstr IsNetworkQuery:u32 NetworkQueryIndex:u32 InterfaceIndex:u32 IsAsyncQuery:u32")},
+		{provider: DNSClient, id: 3008, name: "DnsQueryComplete", message: "DNS query for %1 (type %2) completed: status %4, results %5", fields: parseFields("QueryName:wstr QueryType:u32 QueryOptions:u64 QueryStatus:u32:status QueryResults:wstr"), believed: true},
+		{provider: DNSClient, id: 3020, name: "DnsQueryResponse", message: "DNS response for %1: status %5, results %6", fields: parseFields("QueryName:wstr QueryType:u32 NetworkIndex:u32 InterfaceIndex:u32 Status:u32:status QueryResults:wstr"), trailing: true},
 
-	// Winsock-AFD §2.8.
-	{provider: AFD, id: 1017, name: "AfdConnect", message: "connect status %5", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Status:u32:status")},
-	{provider: AFD, id: 1018, name: "AfdConnectWithAddress", message: "connect %9 status %7", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Buffer:ptr BufferLength:u32 Status:u32:status AddressLen:u32 Address:sock=AddressLen")},
+		// Winsock-AFD §2.8.
+		{provider: AFD, id: 1017, name: "AfdConnect", message: "connect status %5", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Status:u32:status")},
+		{provider: AFD, id: 1018, name: "AfdConnectWithAddress", message: "connect %9 status %7", fields: parseFields("EnterExit:u32 Location:u32 Process:ptr Endpoint:ptr Buffer:ptr BufferLength:u32 Status:u32:status AddressLen:u32 Address:sock=AddressLen")},
 
-	// NDIS-PacketCapture §2.9: with and without the 1809 trailing fields.
-	{provider: NDISCapture, id: 1001, name: "PacketFragment", message: "Packet fragment (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 FragmentSize:u32 Fragment:bin=FragmentSize GftFlowEntryId:u64 GftOffloadInformation:u64")},
-	{provider: NDISCapture, id: 1001, name: "PacketFragment", message: "Packet fragment (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 FragmentSize:u32 Fragment:bin=FragmentSize")},
-	{provider: NDISCapture, id: 1002, name: "PacketMetadata", message: "Packet metadata (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 MetadataSize:u32 Metadata:bin=MetadataSize")},
+		// NDIS-PacketCapture §2.9: with and without the 1809 trailing fields.
+		{provider: NDISCapture, id: 1001, name: "PacketFragment", message: "Packet fragment (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 FragmentSize:u32 Fragment:bin=FragmentSize GftFlowEntryId:u64 GftOffloadInformation:u64")},
+		{provider: NDISCapture, id: 1001, name: "PacketFragment", message: "Packet fragment (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 FragmentSize:u32 Fragment:bin=FragmentSize")},
+		{provider: NDISCapture, id: 1002, name: "PacketMetadata", message: "Packet metadata (%3 bytes) on interface %2", fields: parseFields("MiniportIfIndex:u32 LowerIfIndex:u32 MetadataSize:u32 Metadata:bin=MetadataSize")},
 
-	// PktMon packet event (field list from the provider manifest).
-	{provider: PktMon, id: 160, name: "PacketFragment", message: "Packet (%12 of %11 bytes) component %6 dir %4", fields: parseFields(pktmonPacket)},
-	// 170 (drop) has the same fields (message "Drop: PktGroupId %1, …,
-	// DropReason %9, DropLocation %10, OriginalSize %11, LoggedSize %12").
-	{provider: PktMon, id: 170, name: "PacketDrop", message: "Drop: packet (%12 of %11 bytes) component %6 dir %4 reason %9 location %10", fields: parseFields(pktmonPacket)},
+		// PktMon packet event (field list from the provider manifest).
+		{provider: PktMon, id: 160, name: "PacketFragment", message: "Packet (%12 of %11 bytes) component %6 dir %4", fields: parseFields(pktmonPacket)},
+		// 170 (drop) has the same fields (message "Drop: PktGroupId %1, …,
+		// DropReason %9, DropLocation %10, OriginalSize %11, LoggedSize %12").
+		{provider: PktMon, id: 170, name: "PacketDrop", message: "Drop: packet (%12 of %11 bytes) component %6 dir %4 reason %9 location %10", fields: parseFields(pktmonPacket)},
 
-	// Microsoft-Windows-Ras-NdisWanPacketCapture: packets inside a VPN
-	// tunnel, 5001 send / 5002 receive (field list as etl2pcapng reads it).
-	// The RRAS user name is personal data: left out of the message, so it
-	// shows only when asked for (--fields RRASUserName).
-	{provider: RasNdisWan, id: 5001, name: "SendPacket", message: "VPN packet sent (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
-	{provider: RasNdisWan, id: 5002, name: "ReceivePacket", message: "VPN packet received (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
+		// Microsoft-Windows-Ras-NdisWanPacketCapture: packets inside a VPN
+		// tunnel, 5001 send / 5002 receive (field list as etl2pcapng reads it).
+		// The RRAS user name is personal data: left out of the message, so it
+		// shows only when asked for (--fields RRASUserName).
+		{provider: RasNdisWan, id: 5001, name: "SendPacket", message: "VPN packet sent (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
+		{provider: RasNdisWan, id: 5002, name: "ReceivePacket", message: "VPN packet received (%3 bytes) routing domain %1", fields: parseFields(rasPacket)},
+	}
 }
 
 const (

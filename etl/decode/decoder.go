@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/etlscope/etlscope/etl"
 )
@@ -219,10 +220,12 @@ func (d *Decoder) hideSecrets(props []Property) {
 
 // New returns a decoder with the built-in schemas.
 func New() *Decoder {
-	return &Decoder{schemas: builtinIndex, tlNames: map[etl.GUID]string{}, names: map[etl.GUID]string{}, manifest: map[schemaKey][]*schema{}, meta: map[metaKey]*schema{}}
+	return &Decoder{schemas: builtinIndex(), tlNames: map[etl.GUID]string{}, names: map[etl.GUID]string{}, manifest: map[schemaKey][]*schema{}, meta: map[metaKey]*schema{}}
 }
 
-var builtinIndex = index(builtin)
+// builtinIndex indexes the built-in schemas, once, when a decoder is
+// first made.
+var builtinIndex = sync.OnceValue(func() map[schemaKey][]*schema { return index(builtinSchemas()) })
 
 // SetOSBuild tells the decoder which Windows build wrote the trace (it
 // chooses between layouts that changed without a version bump).

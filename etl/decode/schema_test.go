@@ -113,7 +113,7 @@ func encodeFor(t *testing.T, fields []field, ptrSize int) ([]byte, map[string]st
 // written, with both pointer sizes, and nothing is left over.
 func TestEveryBuiltinSchema(t *testing.T) {
 	d := New()
-	for _, s := range append(builtin, logfileHeader) {
+	for _, s := range append(builtinSchemas(), logfileHeader) {
 		for _, ptr := range []int{4, 8} {
 			p, want := encodeFor(t, s.fields, ptr)
 			props, n, err := decodeFields(s.fields, p, ptr, nil)

@@ -192,7 +192,7 @@ func (b *batch) slot() *decode.Decoded {
 
 // runAhead is Run's loop with the reading, decoding and filtering on
 // another goroutine.
-func runAhead(ctx context.Context, f *etl.File, opts Options, dec *decode.Decoder, res *Result, visit func(*Event) error) error {
+func runAhead(ctx context.Context, f *etl.File, opts Options, dec *decoder, res *Result, visit func(*Event) error) error {
 	free := make(chan *batch, aheadBatches)
 	full := make(chan *batch, aheadBatches)
 	stop := make(chan struct{})
@@ -261,7 +261,7 @@ func runAhead(ctx context.Context, f *etl.File, opts Options, dec *decode.Decode
 
 // read is the reading goroutine of runAhead: it fills batches from free
 // and hands them over on full until the file ends or stop closes.
-func read(f *etl.File, opts Options, dec *decode.Decoder, free <-chan *batch, full chan<- *batch, stop <-chan struct{}) {
+func read(f *etl.File, opts Options, dec *decoder, free <-chan *batch, full chan<- *batch, stop <-chan struct{}) {
 	var cur *batch
 	select {
 	case cur = <-free:
@@ -301,9 +301,10 @@ func read(f *etl.File, opts Options, dec *decode.Decoder, free <-chan *batch, fu
 		c, m := cur.add(ev)
 		di := -1
 		if opts.Decode == nil || opts.Decode(c) {
-			dec.Observe(c)
+			dd := dec.get()
+			dd.Observe(c)
 			d := cur.slot()
-			dec.DecodeTo(d, c)
+			dd.DecodeTo(d, c)
 			if opts.Filter != nil && !opts.Filter.Match(d) {
 				cur.decs = cur.decs[:len(cur.decs)-1]
 				cur.drop(m)

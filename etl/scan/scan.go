@@ -84,14 +84,30 @@ type Result struct {
 // Complete reports whether the trace was read without losing data.
 func (r *Result) Complete() bool { return r.Integrity.Complete() }
 
+// decoder is Options.Decoder, or the built-in one made when a first
+// event is to be decoded (a scan that decodes nothing, as info's, does
+// not build the schema index).
+type decoder struct {
+	d     *decode.Decoder
+	build uint32 // the trace's Windows build
+	set   bool
+}
+
+func (dc *decoder) get() *decode.Decoder {
+	if !dc.set {
+		if dc.d == nil {
+			dc.d = decode.New()
+		}
+		dc.d.SetOSBuild(dc.build)
+		dc.set = true
+	}
+	return dc.d
+}
+
 // Run reads f once and calls visit for each selected event. The *Event and
 // what it points to are valid only during the call.
 func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) error) (*Result, error) {
-	dec := opts.Decoder
-	if dec == nil {
-		dec = decode.New()
-	}
-	dec.SetOSBuild(f.Header().OSBuild)
+	dec := &decoder{d: opts.Decoder, build: f.Header().OSBuild}
 	res := &Result{}
 	// Open found what the logfile and buffer headers say (losses,
 	// truncation, damaged buffers, a wrapped circular file, fill); the
@@ -135,8 +151,9 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		e.Event, e.Decoded, e.Index = ev, nil, res.Events
 		res.Events++
 		if opts.Decode == nil || opts.Decode(ev) {
-			dec.Observe(ev)
-			e.Decoded = dec.Decode(ev)
+			d := dec.get()
+			d.Observe(ev)
+			e.Decoded = d.Decode(ev)
 			if opts.Filter != nil && !opts.Filter.Match(e.Decoded) {
 				continue
 			}
