@@ -77,6 +77,10 @@ type ReadOptions struct {
 	// Prefetch says whether compressed buffers are decompressed ahead on
 	// other cores; the default decides by file size and cores.
 	Prefetch Prefetch
+	// NoTimes leaves Event.Time zero: a reader that does not look at
+	// times (counting events) need not convert each timestamp. Timestamp
+	// is set either way.
+	NoTimes bool
 }
 
 // Prefetch selects decompress-ahead for ReadOptions.
@@ -379,6 +383,7 @@ func (f *File) count(fn func(*Stats)) {
 func (f *File) Events(opts ReadOptions) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
 		p := f.startPass(opts)
+		defer f.flushRecords(p)
 		if opts.FileOrder {
 			f.fileOrder(p, yield)
 			return
@@ -500,6 +505,7 @@ func (f *File) fileOrderParallel(p *pass, yield func(*Event, error) bool) {
 // returns an iterator over its records. The returned bool is false when
 // the iteration must stop (an I/O error, passed to yield).
 func (f *File) startRecords(p *pass, bi *BufferInfo, recs []byte, base int64, short bool, err error, yield func(*Event, error) bool) (*recordIter, bool) {
+	f.flushRecords(p)
 	f.count(func(s *Stats) {
 		s.Buffers++
 		s.BytesDone += int64(bi.Size)
@@ -534,7 +540,7 @@ func (f *File) emitRecords(p *pass, it *recordIter, ev *Event, yield func(*Event
 			f.report(p, *iss)
 		}
 		if got {
-			f.finish(ev)
+			f.finishIn(p, ev)
 			if !yield(ev, nil) {
 				return false
 			}
@@ -546,11 +552,38 @@ func (f *File) emitRecords(p *pass, it *recordIter, ev *Event, yield func(*Event
 // finish completes an event after decoding: absolute time, pointer size of
 // message records, counters.
 func (f *File) finish(ev *Event) {
+	f.complete(ev)
+	f.records.Add(1)
+}
+
+// complete sets what a record header leaves to the file: the pointer
+// size of message records and the absolute time.
+func (f *File) complete(ev *Event) {
 	if ev.PointerSize == 0 {
 		ev.PointerSize = f.hdr.PointerSize
 	}
 	ev.Time = f.clk.time(ev.Timestamp)
-	f.records.Add(1) // per event: an atomic add, not the mutex of count
+}
+
+// finishIn is finish for iteration p, which counts its records itself
+// and adds them to Stats once per buffer (flushRecords), not once per
+// record.
+func (f *File) finishIn(p *pass, ev *Event) {
+	if ev.PointerSize == 0 {
+		ev.PointerSize = f.hdr.PointerSize
+	}
+	if !p.noTimes {
+		ev.Time = f.clk.time(ev.Timestamp)
+	}
+	p.records++
+}
+
+// flushRecords adds the records iteration p counted to Stats.Records.
+func (f *File) flushRecords(p *pass) {
+	if p.records > 0 {
+		f.records.Add(p.records)
+		p.records = 0
+	}
 }
 
 // maxIndex bounds the number of buffers indexed for merging; beyond it the
@@ -661,7 +694,7 @@ func (f *File) merged(p *pass, yield func(*Event, error) bool) {
 	heap.Init(&h)
 	for len(h) > 0 {
 		s := h[0]
-		f.finish(&s.ev)
+		f.finishIn(p, &s.ev)
 		if !yield(&s.ev, nil) {
 			return
 		}

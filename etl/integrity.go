@@ -138,6 +138,8 @@ type pass struct {
 	progress int64 // bytes of buffers loaded
 	onIssue  func(Issue)
 	prefetch Prefetch
+	records  int64 // records yielded and not yet added to File.records
+	noTimes  bool  // ReadOptions.NoTimes
 }
 
 // Integrity returns a copy of the findings so far: those of Open, which
@@ -166,7 +168,7 @@ func (f *File) OpenIntegrity() Integrity {
 
 // startPass begins the findings of a new iteration.
 func (f *File) startPass(opts ReadOptions) *pass {
-	return &pass{onIssue: opts.OnIssue, prefetch: opts.Prefetch}
+	return &pass{onIssue: opts.OnIssue, prefetch: opts.Prefetch, noTimes: opts.NoTimes}
 }
 
 // report records an issue found by iteration p and passes it to the

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etlscope/etlscope/etl"
 	"github.com/etlscope/etlscope/internal/etltest"
@@ -56,6 +57,32 @@ func TestReplayedWalk(t *testing.T) {
 					t.Error("the damage went unnoticed")
 				}
 			})
+		}
+	}
+}
+
+// TestNoTimes: with ReadOptions.NoTimes the events are the same except
+// that Time is left zero (Timestamp, which orders them, is set).
+func TestNoTimes(t *testing.T) {
+	b := writeFixture(t, etltest.Options{CPUs: 3, BufferSize: 4096}, 2000)
+	for _, fileOrder := range []bool{false, true} {
+		with, _, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder})
+		without, _, _ := readAll(t, b, etl.ReadOptions{FileOrder: fileOrder, NoTimes: true})
+		if len(with) != len(without) || len(with) < 2000 {
+			t.Fatalf("%d events with times, %d without", len(with), len(without))
+		}
+		for i := range with {
+			if !without[i].Time.IsZero() {
+				t.Fatalf("event %d has a time with NoTimes", i)
+			}
+			c := *with[i]
+			c.Time = time.Time{}
+			if !reflect.DeepEqual(&c, without[i]) {
+				t.Fatalf("event %d differs beyond its time", i)
+			}
+			if with[i].Time.IsZero() {
+				t.Fatalf("event %d has no time without NoTimes", i)
+			}
 		}
 	}
 }

@@ -115,11 +115,24 @@ func runInfo(ctx context.Context, o *infoOptions, args []string, s *streams) err
 
 	counts := map[etl.GUID]int{}
 	noDecode := func(*etl.Event) bool { return false }
-	opts := scan.Options{FileOrder: true, Decode: noDecode, OnIssue: issueWarner(s, t.Name)}
+	opts := scan.Options{FileOrder: true, NoTimes: true, Decode: noDecode, OnIssue: issueWarner(s, t.Name)}
+	// Events come in runs from one provider: count a run, then add it
+	// (a map update per run, not per event).
+	var last etl.GUID
+	run := 0
 	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
-		counts[e.Provider]++
+		if e.Provider != last || run == 0 {
+			if run > 0 {
+				counts[last] += run
+			}
+			last, run = e.Provider, 0
+		}
+		run++
 		return nil
 	})
+	if run > 0 {
+		counts[last] += run
+	}
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}

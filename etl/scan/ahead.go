@@ -285,7 +285,7 @@ func read(f *etl.File, opts Options, dec *decoder, free <-chan *batch, full chan
 	}
 	onIssue := func(is etl.Issue) { cur.issues = append(cur.issues, aheadIssue{at: len(cur.entries), is: is}) }
 	n := 0
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, OnIssue: onIssue}) {
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, NoTimes: opts.NoTimes, OnIssue: onIssue}) {
 		if err != nil {
 			cur.err = err
 			break

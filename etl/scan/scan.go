@@ -40,6 +40,9 @@ type Options struct {
 	// FileOrder reads buffer by buffer in file order instead of merging
 	// the per-CPU streams by time (counting needs no order).
 	FileOrder bool
+	// NoTimes leaves Event.Time zero (etl.ReadOptions.NoTimes): for
+	// visitors that do not look at times, such as counting.
+	NoTimes bool
 	// Decode selects the events to decode; nil decodes every event. Events
 	// that are not decoded reach the visitor with a nil Decoded and are
 	// not subject to Filter.
@@ -139,7 +142,7 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		return res, runAhead(ctx, f, opts, dec, res, visit)
 	}
 	e := &Event{}
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, OnIssue: opts.OnIssue}) {
+	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, NoTimes: opts.NoTimes, OnIssue: opts.OnIssue}) {
 		if err != nil {
 			return res, err
 		}
