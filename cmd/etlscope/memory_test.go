@@ -218,8 +218,8 @@ func BenchmarkCommandsProcess(b *testing.B) {
 // 128 MB generated NetTrace against that of `info` on the same file, and
 // `info` against reading the file with 1 MiB reads (dd bs=1M, best of 5).
 // The bounds are about twice the ratios measured when they were set
-// (2026-11-30: info 6.1× reading the file; analyze 3.8×, conversations
-// 3.7×, events -o csv 4.3× info), so a change that makes a command or the reader
+// (2026-11-30: info 6.3× reading the file; analyze 4.0×, conversations
+// 3.8×, events -o csv 4.7×, events -o json 7.4× info), so a change that makes a command or the reader
 // markedly slower fails here, whatever the machine's speed or load.
 func TestSpeedRatios(t *testing.T) {
 	if testing.Short() {
@@ -251,6 +251,7 @@ func TestSpeedRatios(t *testing.T) {
 		{[]string{"analyze"}, 8},
 		{[]string{"conversations", "-o", "csv"}, 8},
 		{[]string{"events", "-o", "csv"}, 9},
+		{[]string{"events", "-o", "json"}, 15},
 	} {
 		c := best(tc.args...)
 		r := c.Seconds() / info.Seconds()
