@@ -552,29 +552,26 @@ func (f *File) emitRecords(p *pass, it *recordIter, ev *Event, yield func(*Event
 // finish completes an event after decoding: absolute time, pointer size of
 // message records, counters.
 func (f *File) finish(ev *Event) {
-	f.complete(ev)
+	f.complete(ev, true)
 	f.records.Add(1)
 }
 
 // complete sets what a record header leaves to the file: the pointer
-// size of message records and the absolute time.
-func (f *File) complete(ev *Event) {
+// size of message records and, with times, the absolute time.
+func (f *File) complete(ev *Event, times bool) {
 	if ev.PointerSize == 0 {
 		ev.PointerSize = f.hdr.PointerSize
 	}
-	ev.Time = f.clk.time(ev.Timestamp)
+	if times {
+		ev.Time = f.clk.time(ev.Timestamp)
+	}
 }
 
 // finishIn is finish for iteration p, which counts its records itself
 // and adds them to Stats once per buffer (flushRecords), not once per
 // record.
 func (f *File) finishIn(p *pass, ev *Event) {
-	if ev.PointerSize == 0 {
-		ev.PointerSize = f.hdr.PointerSize
-	}
-	if !p.noTimes {
-		ev.Time = f.clk.time(ev.Timestamp)
-	}
+	f.complete(ev, !p.noTimes)
 	p.records++
 }
 

@@ -285,7 +285,7 @@ func read(f *etl.File, opts Options, dec *decoder, free <-chan *batch, full chan
 	}
 	onIssue := func(is etl.Issue) { cur.issues = append(cur.issues, aheadIssue{at: len(cur.entries), is: is}) }
 	n := 0
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, NoTimes: opts.NoTimes, OnIssue: onIssue}) {
+	for ev, err := range f.Events(opts.readOptions(onIssue)) {
 		if err != nil {
 			cur.err = err
 			break
@@ -300,12 +300,9 @@ func read(f *etl.File, opts Options, dec *decoder, free <-chan *batch, full chan
 		}
 		c, m := cur.add(ev)
 		di := -1
-		if opts.Decode == nil || opts.Decode(c) {
-			dd := dec.get()
-			dd.Observe(c)
+		if dec.selects(c) {
 			d := cur.slot()
-			dd.DecodeTo(d, c)
-			if opts.Filter != nil && !opts.Filter.Match(d) {
+			if !dec.decode(c, d) {
 				cur.decs = cur.decs[:len(cur.decs)-1]
 				cur.drop(m)
 				continue

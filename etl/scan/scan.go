@@ -87,13 +87,31 @@ type Result struct {
 // Complete reports whether the trace was read without losing data.
 func (r *Result) Complete() bool { return r.Integrity.Complete() }
 
-// decoder is Options.Decoder, or the built-in one made when a first
-// event is to be decoded (a scan that decodes nothing, as info's, does
-// not build the schema index).
+// decoder decodes and filters the events a scan selects, the same way
+// whether the scan reads inline or ahead. Its decoder is Options.Decoder,
+// or the built-in one made when a first event is to be decoded (a scan
+// that decodes nothing, as info's, does not build the schema index).
 type decoder struct {
-	d     *decode.Decoder
-	build uint32 // the trace's Windows build
-	set   bool
+	d      *decode.Decoder
+	build  uint32 // the trace's Windows build
+	set    bool
+	choose func(*etl.Event) bool // Options.Decode
+	filter *filters.Filter       // Options.Filter
+}
+
+func newDecoder(f *etl.File, opts *Options) *decoder {
+	return &decoder{d: opts.Decoder, build: f.Header().OSBuild, choose: opts.Decode, filter: opts.Filter}
+}
+
+// selects reports whether ev is to be decoded.
+func (dc *decoder) selects(ev *etl.Event) bool { return dc.choose == nil || dc.choose(ev) }
+
+// decode decodes ev into out and reports whether the filter keeps it.
+func (dc *decoder) decode(ev *etl.Event, out *decode.Decoded) bool {
+	d := dc.get()
+	d.Observe(ev)
+	d.DecodeTo(out, ev)
+	return dc.filter == nil || dc.filter.Match(out)
 }
 
 func (dc *decoder) get() *decode.Decoder {
@@ -107,10 +125,15 @@ func (dc *decoder) get() *decode.Decoder {
 	return dc.d
 }
 
+// readOptions are the reader's options of a scan with opts.
+func (opts *Options) readOptions(onIssue func(etl.Issue)) etl.ReadOptions {
+	return etl.ReadOptions{FileOrder: opts.FileOrder, NoTimes: opts.NoTimes, OnIssue: onIssue}
+}
+
 // Run reads f once and calls visit for each selected event. The *Event and
 // what it points to are valid only during the call.
 func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) error) (*Result, error) {
-	dec := &decoder{d: opts.Decoder, build: f.Header().OSBuild}
+	dec := newDecoder(f, &opts)
 	res := &Result{}
 	// Open found what the logfile and buffer headers say (losses,
 	// truncation, damaged buffers, a wrapped circular file, fill); the
@@ -142,7 +165,8 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		return res, runAhead(ctx, f, opts, dec, res, visit)
 	}
 	e := &Event{}
-	for ev, err := range f.Events(etl.ReadOptions{FileOrder: opts.FileOrder, NoTimes: opts.NoTimes, OnIssue: opts.OnIssue}) {
+	var one decode.Decoded // the decoded event, reused
+	for ev, err := range f.Events(opts.readOptions(opts.OnIssue)) {
 		if err != nil {
 			return res, err
 		}
@@ -153,13 +177,11 @@ func Run(ctx context.Context, f *etl.File, opts Options, visit func(*Event) erro
 		}
 		e.Event, e.Decoded, e.Index = ev, nil, res.Events
 		res.Events++
-		if opts.Decode == nil || opts.Decode(ev) {
-			d := dec.get()
-			d.Observe(ev)
-			e.Decoded = d.Decode(ev)
-			if opts.Filter != nil && !opts.Filter.Match(e.Decoded) {
+		if dec.selects(ev) {
+			if !dec.decode(ev, &one) {
 				continue
 			}
+			e.Decoded = &one
 		}
 		res.Visited++
 		if err := visit(e); err != nil {
