@@ -23,44 +23,21 @@ type Options struct {
 	OnIssue func(etl.Issue)
 }
 
+// diagnosedProviders are the providers whose events the diagnosis
+// decodes.
+var diagnosedProviders = [...]etl.GUID{decode.WebIO, decode.WinHttp, decode.WinINet, decode.Schannel, decode.TCPIP, decode.DNSClient}
+
 // diagnosed reports whether the diagnosis decodes the events of provider
-// g (asked for every event of a trace: a switch, not a map lookup that
-// hashes the GUID).
+// g. It is asked for every event of a trace, mostly packets: comparing
+// Data1 first rules those out with one integer compare each, where a map
+// lookup would hash the GUID.
 func diagnosed(g etl.GUID) bool {
-	switch g.Data1 { // most events are packets: one integer compare rules them out
-	case decode.WebIO.Data1, decode.WinHttp.Data1, decode.WinINet.Data1, decode.Schannel.Data1, decode.TCPIP.Data1, decode.DNSClient.Data1:
-	default:
-		return false
-	}
-	switch g {
-	case decode.WebIO, decode.WinHttp, decode.WinINet, decode.Schannel, decode.TCPIP, decode.DNSClient:
-		return true
-	}
-	return false
-}
-
-// providerCounts counts the events of a few providers (the packet
-// capture ones) without a map update per event.
-type providerCounts struct {
-	guids []etl.GUID
-	n     []int
-}
-
-func (c *providerCounts) add(g etl.GUID) {
-	for i := range c.guids {
-		if c.guids[i] == g {
-			c.n[i]++
-			return
+	for _, p := range diagnosedProviders {
+		if p.Data1 == g.Data1 && p == g {
+			return true
 		}
 	}
-	c.guids, c.n = append(c.guids, g), append(c.n, 1)
-}
-
-// addTo adds the counts to m, by provider name.
-func (c *providerCounts) addTo(m map[string]int) {
-	for i, g := range c.guids {
-		m[decode.ProviderName(g)] += c.n[i]
-	}
+	return false
 }
 
 // MaxConnections bounds the connections an Analysis lists (failed ones
@@ -77,7 +54,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	tr := packet.NewTracker()
 	wanted := func(ev *etl.Event) bool { return ev.Kind == etl.KindEventHeader && diagnosed(ev.Provider) }
 	so := scan.Options{Decode: wanted, OnIssue: opts.OnIssue}
-	var packets providerCounts
+	var packets etl.ProviderCounts
 	res, err := scan.Run(ctx, f, so, func(e *scan.Event) error {
 		if e.Decoded == nil {
 			if isProcessNameEvent(e.Event) {
@@ -87,7 +64,7 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 				return nil
 			}
 			if packet.IsPacketEvent(e.Event) {
-				packets.add(e.Provider)
+				packets.Add(e.Provider)
 				if fr, err := x.Add(e.Event); err == nil && fr != nil {
 					a.Packets++
 					tr.Add(fr)
@@ -113,7 +90,9 @@ func Analyze(ctx context.Context, f *etl.File, name string, opts Options) (*Anal
 	if err != nil {
 		return nil, err
 	}
-	packets.addTo(a.Providers)
+	for g, n := range packets.Map() {
+		a.Providers[decode.ProviderName(g)] += n
+	}
 	a.Events = res.Events
 	a.Integrity = res.Integrity
 	facts.Integrity = res.Integrity

@@ -246,3 +246,42 @@ func (e *FormatError) Error() string {
 	}
 	return msg + fmt.Sprintf(" at offset %#x", e.Off)
 }
+
+// ProviderCounts counts events by provider. Events come in runs from
+// one provider, so a run costs an integer increment per event and one
+// map update, not a map update per event.
+type ProviderCounts struct {
+	m    map[GUID]int
+	last GUID
+	run  int
+}
+
+// Add counts one event of provider g.
+func (c *ProviderCounts) Add(g GUID) {
+	if c.run > 0 && g == c.last {
+		c.run++
+		return
+	}
+	c.flush()
+	c.last, c.run = g, 1
+}
+
+func (c *ProviderCounts) flush() {
+	if c.run == 0 {
+		return
+	}
+	if c.m == nil {
+		c.m = map[GUID]int{}
+	}
+	c.m[c.last] += c.run
+	c.run = 0
+}
+
+// Map returns the counts so far (never nil).
+func (c *ProviderCounts) Map() map[GUID]int {
+	c.flush()
+	if c.m == nil {
+		c.m = map[GUID]int{}
+	}
+	return c.m
+}

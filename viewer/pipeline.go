@@ -31,11 +31,14 @@ import (
 // openTrace opens path for one reading.
 func openTrace(path string) (*scan.Trace, error) { return scan.Open(path, nil) }
 
-// newDecoder returns a decoder for a trace written by the given OS build.
+// newDecoder returns a decoder as Options.NewDecoder configures it (the
+// built-in schemas without one) for the trace's OS build.
 func (t *Trace) newDecoder() *decode.Decoder {
-	d := decode.New()
+	var d *decode.Decoder
 	if t.newDec != nil {
 		d = t.newDec()
+	} else {
+		d = decode.New()
 	}
 	d.SetOSBuild(t.hdr.OSBuild)
 	return d

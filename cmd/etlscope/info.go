@@ -113,30 +113,17 @@ func runInfo(ctx context.Context, o *infoOptions, args []string, s *streams) err
 	defer t.Close()
 	defer startProgress(s, t.File, false)()
 
-	counts := map[etl.GUID]int{}
+	var counts etl.ProviderCounts
 	noDecode := func(*etl.Event) bool { return false }
 	opts := scan.Options{FileOrder: true, NoTimes: true, Decode: noDecode, OnIssue: issueWarner(s, t.Name)}
-	// Events come in runs from one provider: count a run, then add it
-	// (a map update per run, not per event).
-	var last etl.GUID
-	run := 0
 	res, err := scan.Run(ctx, t.File, opts, func(e *scan.Event) error {
-		if e.Provider != last || run == 0 {
-			if run > 0 {
-				counts[last] += run
-			}
-			last, run = e.Provider, 0
-		}
-		run++
+		counts.Add(e.Provider)
 		return nil
 	})
-	if run > 0 {
-		counts[last] += run
-	}
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", t.Name, err))
 	}
-	info := buildInfo(t.Name, t.File, counts, res)
+	info := buildInfo(t.Name, t.File, counts.Map(), res)
 	if o.redact {
 		red := s.privacy().newRedactor()
 		red.LearnHeader(t.File.Header())
