@@ -68,8 +68,9 @@ func runView(ctx context.Context, o *viewOptions, path string, s *streams) error
 	if err != nil {
 		return err
 	}
-	// The manifests are read once here, so that a bad one is a usage
-	// error now rather than a failing page later.
+	// The manifests are checked here, so that a bad one is a usage error
+	// now rather than a failing page later; each reading pass of the
+	// viewer loads them again (a decoder cannot be copied).
 	if _, err := newDecoder(o.manifests); err != nil {
 		return err
 	}
