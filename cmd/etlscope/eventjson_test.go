@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -297,4 +298,44 @@ func BenchmarkEventJSON(b *testing.B) {
 			writeJSONCompact(io.Discard, ew.eventJSON(events[i%len(events)]))
 		}
 	})
+}
+
+// eventJSON returns d as encoding/json is to write it: the reference the
+// appended JSON (appendJSON) is compared against; the CLI no longer
+// writes events through it.
+func (ew *eventWriter) eventJSON(d *decode.Decoded) EventJSON {
+	ev := d.Event
+	j := EventJSON{
+		Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
+		ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
+		Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
+		PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
+		Description: ew.red.Text(d.Description()), Warning: d.Warning,
+	}
+	if len(d.Properties) > 0 {
+		j.Properties = make(map[string]any, len(d.Properties))
+		for _, p := range d.Properties {
+			if ew.red != nil && p.Kind == decode.PropOpaque {
+				continue // opaque bytes (packets, binary values) are dropped under --redact
+			}
+			// Plain numbers, booleans and times are typed; text, and
+			// anything redaction may change, goes through propText.
+			if v := p.Value.JSON(); p.Kind == decode.PropPlain {
+				if _, isText := v.(string); !isText {
+					j.Properties[p.Name] = v
+					continue
+				}
+			}
+			j.Properties[p.Name] = ew.propText(p)
+		}
+	}
+	return j
+}
+
+// idJSON is a process or thread id in JSON: null for noID.
+func idJSON(id uint32) *uint32 {
+	if id == noID {
+		return nil
+	}
+	return &id
 }

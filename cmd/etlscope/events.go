@@ -312,14 +312,6 @@ func appendIDText(dst []byte, id uint32) []byte {
 	return strconv.AppendUint(dst, uint64(id), 10)
 }
 
-// idJSON is a process or thread id in JSON: null for noID.
-func idJSON(id uint32) *uint32 {
-	if id == noID {
-		return nil
-	}
-	return &id
-}
-
 func providerLabel(d *decode.Decoded) string {
 	if d.ProviderName != "" {
 		return d.ProviderName
@@ -350,36 +342,6 @@ func (ew *eventWriter) writeJSON(d *decode.Decoded) error {
 	ew.buf = ew.appendJSON(append(ew.buf[:0], sep...), d)
 	_, err := ew.w.Write(ew.buf)
 	return err
-}
-
-// eventJSON returns d as encoding/json is to write it.
-func (ew *eventWriter) eventJSON(d *decode.Decoded) EventJSON {
-	ev := d.Event
-	j := EventJSON{
-		Time: ev.Time.UTC(), Provider: providerLabel(d), ProviderID: ev.Provider.String(),
-		ID: ev.ID, Version: ev.Version, Level: ev.Level, Opcode: ev.Opcode, Task: ev.Task,
-		Keywords: fmt.Sprintf("%#x", ev.Keywords), EventName: d.EventName, TaskName: d.TaskName, OpcodeName: d.OpcodeName,
-		PID: idJSON(ev.PID), TID: idJSON(ev.TID), CPU: ev.CPU, Kind: ev.Kind.String(), Offset: ev.Offset,
-		Description: ew.red.Text(d.Description()), Warning: d.Warning,
-	}
-	if len(d.Properties) > 0 {
-		j.Properties = make(map[string]any, len(d.Properties))
-		for _, p := range d.Properties {
-			if ew.red != nil && p.Kind == decode.PropOpaque {
-				continue // opaque bytes (packets, binary values) are dropped under --redact
-			}
-			// Plain numbers, booleans and times are typed; text, and
-			// anything redaction may change, goes through propText.
-			if v := p.Value.JSON(); p.Kind == decode.PropPlain {
-				if _, isText := v.(string); !isText {
-					j.Properties[p.Name] = v
-					continue
-				}
-			}
-			j.Properties[p.Name] = ew.propText(p)
-		}
-	}
-	return j
 }
 
 // writeRow writes d as a row of the table formats.
