@@ -7,7 +7,6 @@ package decode
 
 import (
 	"encoding/hex"
-	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -96,48 +95,10 @@ func (v Value) AddrPort() (netip.AddrPort, bool) {
 // String renders the value for people: numbers with their names when a
 // value map applies (e.g. "0xa80 (TLS1.0|TLS1.1|TLS1.2 client)").
 func (v Value) String() string {
-	var s string
-	switch v.Kind {
-	case KindInt:
-		s = strconv.FormatInt(int64(v.u), 10)
-	case KindUint:
-		s = strconv.FormatUint(v.u, 10)
-	case KindHex, KindPointer:
-		s = "0x" + strconv.FormatUint(v.u, 16)
-	case KindFloat:
-		s = strconv.FormatFloat(v.float(), 'g', -1, 64)
-	case KindBool:
-		s = strconv.FormatBool(v.u != 0)
-	case KindString:
-		return v.s
-	case KindGUID:
-		return v.guid().String()
-	case KindTime:
-		t := v.time()
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	case KindBytes:
-		if len(v.b) > 256 {
-			return hex.EncodeToString(v.b[:256]) + fmt.Sprintf("… (%d bytes)", len(v.b))
-		}
-		return hex.EncodeToString(v.b)
-	case KindSockAddr:
-		ap := parseSockaddr(v.b)
-		if !ap.IsValid() {
-			return hex.EncodeToString(v.b)
-		}
-		return ap.String()
-	default:
-		return ""
+	if v.Kind == KindString {
+		return v.s // no copy
 	}
-	if v.m != nil {
-		if name := v.m(v.u); name != "" {
-			return s + " (" + name + ")"
-		}
-	}
-	return s
+	return string(v.AppendText(make([]byte, 0, 32)))
 }
 
 // Raw returns the value without map names: for numbers the plain number.
@@ -202,8 +163,8 @@ func jsonYear(t time.Time) bool {
 	return y >= 0 && y <= 9999
 }
 
-// AppendText appends the text String returns to dst, without building a
-// string first (for writers that render millions of values).
+// AppendText appends the value's text (String) to dst, without building
+// a string first (for writers that render millions of values).
 func (v Value) AppendText(dst []byte) []byte {
 	switch v.Kind {
 	case KindInt:
@@ -235,8 +196,12 @@ func (v Value) AppendText(dst []byte) []byte {
 			return dst
 		}
 		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
-	default: // strings, GUIDs and kinds without text
-		return append(dst, v.String()...)
+	case KindString:
+		return append(dst, v.s...)
+	case KindGUID:
+		return append(dst, v.guid().String()...)
+	default: // kinds without text
+		return dst
 	}
 	if v.m != nil {
 		if name := v.m(v.u); name != "" {
